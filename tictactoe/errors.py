@@ -1,0 +1,40 @@
+"""Errors a player can cause. Each carries a short code; the adapters map them to a status once."""
+
+
+class GameError(Exception):
+    """A request the game refuses; `code` is stable, the message says what to do instead."""
+
+    code = "game_error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+        self.room: dict | None = None  # the room's state when the error happened, where there is one
+
+
+class InvalidRequest(GameError):
+    code = "invalid_request"
+
+
+class InvalidPosition(GameError):
+    code = "invalid_position"
+
+
+class CellOccupied(GameError):
+    code = "cell_occupied"
+
+
+class GameOver(GameError):
+    code = "game_over"
+
+
+class NotYourTurn(GameError):
+    code = "not_your_turn"
+
+
+class RoomNotFound(GameError):
+    code = "room_not_found"
+
+
+class RoomRequired(GameError):
+    code = "room_id_required"
