@@ -1,0 +1,31 @@
+"""The game and its REST API, as in the tutorial: `Room`, the `rooms` store and the Mistral helpers live here.
+
+`python app.py` serves the REST API alone; `python mcp_server.py` serves it beside MCP, over these same rooms.
+"""
+
+import logging
+import sys
+
+from dotenv import load_dotenv
+
+from tictactoe.config import ConfigError, load_settings
+from tictactoe.rest import create_app
+from tictactoe.rooms import Room  # noqa: F401  (re-exported: the tutorial's name for a game)
+from tictactoe.service import build_service
+
+load_dotenv()
+try:
+    settings = load_settings()
+except ConfigError as error:
+    sys.exit(f"Configuration error: {error}")
+
+logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+service = build_service(settings)
+rooms = service.rooms
+opponent = service.opponent
+get_ai_move_for_room = opponent.move  # (board, difficulty) -> Reply: Mistral's move, or the engine's
+get_ai_chat_for_room = opponent.answer  # (board, message) -> str, in character
+app = create_app(service)
+
+if __name__ == "__main__":
+    app.run(host=settings.host, port=settings.port, threaded=True)

@@ -1,0 +1,51 @@
+"""Serve the game: MCP over SSE (/sse) and streamable HTTP (/mcp) beside the REST API on one port, or MCP on stdio.
+
+python mcp_server.py                    # http://0.0.0.0:7860 (PORT, HOST)
+python mcp_server.py --transport stdio  # for desktop MCP clients
+"""
+
+import argparse
+import logging
+
+import uvicorn
+
+from app import app as flask_app
+from app import service, settings
+from tictactoe.mcp_tools import build_mcp
+from tictactoe.server import RedactRoomIds, build_asgi
+
+log = logging.getLogger("mcp_server")
+mcp = build_mcp(service)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--transport",
+        choices=["http", "sse", "stdio"],
+        default="http",
+        help="http (or sse): MCP at /sse and /mcp plus the REST API on PORT; stdio: MCP on standard input/output",
+    )
+    args = parser.parse_args(argv)
+    if args.transport == "stdio":
+        mcp.run(transport="stdio", show_banner=False)
+        return
+    logging.getLogger("uvicorn.access").addFilter(RedactRoomIds())
+    log.info(
+        "Serving on http://%s:%d  (LeChat connector URL: <public URL>/sse; opponent: %s)",
+        settings.host,
+        settings.port,
+        service.opponent.name,
+    )
+    uvicorn.run(
+        build_asgi(mcp, flask_app),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+    )
+
+
+if __name__ == "__main__":
+    main()

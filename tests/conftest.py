@@ -1,0 +1,46 @@
+import random
+
+import pytest
+from fastmcp import Client
+
+from tests.fake_mistral import FakeMistral
+from tictactoe.mcp_tools import build_mcp
+from tictactoe.mistral import MistralVoice
+from tictactoe.opponent import Opponent
+from tictactoe.rest import create_app
+from tictactoe.service import GameService
+
+TEST_KEY = "test-key-do-not-log"
+
+
+@pytest.fixture
+def service() -> GameService:
+    """The service without a Mistral key: the built-in engine plays, at medium by default."""
+    return GameService(Opponent(None, random.Random(7)))
+
+
+@pytest.fixture
+def fake_mistral():
+    fake = FakeMistral().start()
+    yield fake
+    fake.stop()
+
+
+def mistral_service(fake: FakeMistral, timeout: float = 2.0) -> GameService:
+    """The service with a key, its real SDK client pointed at the fake endpoint."""
+    voice = MistralVoice(TEST_KEY, "fake-model", fake.url, timeout=timeout)
+    return GameService(Opponent(voice, random.Random(7)))
+
+
+@pytest.fixture
+def rest_client(service):
+    app = create_app(service)
+    yield app.test_client()
+    app.extensions["tictactoe.loop"].close()
+
+
+@pytest.fixture
+async def mcp(service):
+    """An in-memory MCP client on a handshake-era session, like a LeChat connection over SSE."""
+    async with Client(build_mcp(service), mode="legacy") as client:
+        yield client

@@ -1,0 +1,102 @@
+"""A stand-in for the Mistral API on 127.0.0.1, so the real SDK and our client code are what the tests run."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One scripted answer: a chat completion with `content`, or a raw `status` and `body`, after `delay` seconds."""
+
+    content: str | None = None
+    status: int = 200
+    body: bytes | None = None
+    delay: float = 0.0
+
+
+def completion(content: str) -> bytes:
+    return json.dumps(
+        {
+            "id": "fake",
+            "object": "chat.completion",
+            "model": "fake-model",
+            "created": 0,
+            "usage": {},
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+        }
+    ).encode()
+
+
+def first_free_cell(request: dict) -> int:
+    """The first cell the prompt lists as free: what a well-behaved model would play."""
+    prompt = request["messages"][-1]["content"]
+    return json.loads(re.search(r"Free cells: (\[[^\]]*\])", prompt).group(1))[0]
+
+
+def well_behaved(request: dict) -> Reply:
+    system = request["messages"][0]["content"]
+    if '"move"' in system:
+        return Reply(json.dumps({"move": first_free_cell(request), "message": "Fake Mistral moves! 🤖"}))
+    return Reply(json.dumps({"message": "Fake Mistral talks back."}))
+
+
+class FakeMistral:
+    """Answers each chat completion with the next scripted Reply, then like a well-behaved model."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.headers: list[dict] = []
+        self._script: deque[Reply] = deque()
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def script(self, *replies: Reply) -> None:
+        with self._lock:
+            self._script.extend(replies)
+
+    def start(self) -> FakeMistral:
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _next(self, request: dict, headers: dict) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            self.headers.append(headers)
+            return self._script.popleft() if self._script else well_behaved(request)
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                reply = fake._next(request, dict(self.headers))
+                time.sleep(reply.delay)
+                body = reply.body if reply.content is None else completion(reply.content)
+                body = body if body is not None else b"{}"
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (a timeout test)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        return Handler

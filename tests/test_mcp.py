@@ -1,0 +1,165 @@
+import pytest
+from fastmcp import Client
+
+from tests.test_rules import board_of
+from tictactoe.lines import LINES
+from tictactoe.mcp_tools import build_mcp
+from tictactoe.views import room_markdown
+
+TOOLS = {"create_room", "make_move", "send_chat", "get_room_state", "list_rooms", "get_help"}
+
+
+async def call(client, tool, **arguments):
+    return await client.call_tool(tool, arguments, raise_on_error=False)
+
+
+async def test_the_six_tools_with_plain_schemas(mcp):
+    tools = {tool.name: tool for tool in await mcp.list_tools()}
+    assert set(tools) == TOOLS
+    make_move = tools["make_move"].input_schema
+    assert make_move["required"] == ["position"]
+    assert make_move["properties"]["position"]["type"] == "integer"
+    assert (make_move["properties"]["position"]["minimum"], make_move["properties"]["position"]["maximum"]) == (0, 8)
+    for tool in tools.values():  # no anyOf: the Mistral API has refused such shapes in tool schemas
+        assert "anyOf" not in str(tool.input_schema)
+        assert tool.description
+
+
+async def test_create_room_answers_markdown_and_structured_content(mcp):
+    result = await call(mcp, "create_room")
+    state = result.structured_content
+    assert not result.is_error
+    assert result.content[0].text == room_markdown(state)
+    assert state["status"] == "your_turn"
+    assert state["legal_moves"] == list(range(9))
+    assert state["next_step"] == "Your move: play one of the legal_moves (make_move)."
+    assert " 0 │ 1 │ 2" in result.content[0].text
+
+
+async def test_make_move_plays_the_turn_in_one_call(mcp):
+    room_id = (await call(mcp, "create_room", difficulty="hard")).structured_content["room_id"]
+    result = await call(mcp, "make_move", position=0, room_id=room_id)
+    state = result.structured_content
+    assert state["board"] == ["X", "", "", "", "O", "", "", "", ""]
+    assert state["last_turn"] == {"you": 0, "opponent": 4}
+    assert state["turn"] == "X"
+    assert state["chat"][-1]["text"] in LINES["opening"]
+    assert result.content[0].text.startswith("You played **0**. O-Bot answered **4**.")
+    assert " X │ 1 │ 2" in result.content[0].text
+
+
+async def test_omitted_room_id_uses_the_current_room(mcp):
+    room_id = (await call(mcp, "create_room")).structured_content["room_id"]
+    state = (await call(mcp, "make_move", position=4)).structured_content
+    assert state["room_id"] == room_id
+    assert (await call(mcp, "get_room_state")).structured_content == {
+        k: v for k, v in state.items() if k != "last_turn"
+    }
+
+
+async def test_send_chat_answers_in_character(mcp):
+    await call(mcp, "create_room")
+    state = (await call(mcp, "send_chat", message="You're going down")).structured_content
+    assert state["chat"][-2]["text"] == "You're going down"
+    assert state["chat"][-1]["text"] in LINES["chat"]
+
+
+def error_of(result) -> tuple[str, str]:
+    assert result.is_error
+    error = result.structured_content["error"]
+    assert result.content[0].text.startswith(f"Error ({error['code']}): {error['message']}")
+    return error["code"], error["message"]
+
+
+async def test_occupied_cell_is_a_tool_error_with_the_board(mcp):
+    await call(mcp, "create_room", difficulty="hard")
+    await call(mcp, "make_move", position=0)
+    result = await call(mcp, "make_move", position=4)
+    assert error_of(result) == ("cell_occupied", "Cell 4 is taken by O. Pick a free cell: 1, 2, 3, 5, 6, 7, 8.")
+    assert " X │ 1 │ 2" in result.content[0].text
+    assert result.structured_content["room"]["board"][4] == "O"
+
+
+@pytest.mark.parametrize(("position", "shown"), [(9, "9"), (-1, "-1"), (4.5, "4.5"), ("4", '"4"'), (True, "true")])
+async def test_positions_that_are_not_cells_are_tool_errors_with_the_board(mcp, position, shown):
+    await call(mcp, "create_room")
+    result = await call(mcp, "make_move", position=position)
+    assert error_of(result) == ("invalid_position", f"position must be a whole number from 0 to 8, got {shown}.")
+    assert " 0 │ 1 │ 2" in result.content[0].text
+    assert result.structured_content["room"]["moves"] == []
+
+
+async def test_move_after_game_over_is_a_tool_error(mcp, service):
+    room_id = (await call(mcp, "create_room")).structured_content["room_id"]
+    service.room(room_id).board = board_of("XXXOO....")
+    assert error_of(await call(mcp, "make_move", position=8))[0] == "game_over"
+
+
+async def test_unknown_room_is_a_tool_error(mcp):
+    code, message = error_of(await call(mcp, "get_room_state", room_id="nope"))
+    assert (code, message) == ("room_not_found", "No room 'nope'. Check the id, or start a new game with create_room.")
+
+
+async def test_no_current_room_says_to_create_one(mcp):
+    code, message = error_of(await call(mcp, "make_move", position=4))
+    assert code == "room_id_required"
+    assert message == "There is no current room on this connection: call create_room first, or pass room_id."
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "code"),
+    [
+        ("send_chat", {"message": ""}, "invalid_request"),
+        ("send_chat", {"message": 5}, "invalid_request"),
+        ("create_room", {"difficulty": "expert"}, "invalid_request"),
+        ("make_move", {"position": 1, "extra": 2}, "invalid_request"),
+        ("make_move", {}, "invalid_position"),
+        ("get_room_state", {"room_id": "x" * 65}, "invalid_request"),
+    ],
+)
+async def test_bad_arguments_are_coded_tool_errors(mcp, tool, arguments, code):
+    await call(mcp, "create_room")
+    assert error_of(await call(mcp, tool, **arguments))[0] == code
+
+
+async def test_each_connection_has_its_own_current_room_and_list(service):
+    server = build_mcp(service)
+    async with Client(server, mode="legacy") as alice, Client(server, mode="legacy") as bob:
+        alice_room = (await call(alice, "create_room")).structured_content["room_id"]
+        bob_room = (await call(bob, "create_room")).structured_content["room_id"]
+        assert (await call(alice, "make_move", position=4)).structured_content["room_id"] == alice_room
+        assert service.room(bob_room).moves == []
+        listed = (await call(bob, "list_rooms")).structured_content
+        assert listed == {
+            "rooms": [{"room_id": bob_room, "status": "your_turn", "moves": 0, "current": True}],
+            "current_room": bob_room,
+        }
+
+
+async def test_list_rooms_shows_rooms_created_or_played_newest_first(mcp, service):
+    first = (await call(mcp, "create_room")).structured_content["room_id"]
+    second = (await call(mcp, "create_room")).structured_content["room_id"]
+    elsewhere = service.create_room().id  # someone else's room, not listed until this connection plays it
+    assert [r["room_id"] for r in (await call(mcp, "list_rooms")).structured_content["rooms"]] == [second, first]
+    await call(mcp, "make_move", position=4, room_id=elsewhere)
+    result = await call(mcp, "list_rooms")
+    assert [r["room_id"] for r in result.structured_content["rooms"]] == [elsewhere, second, first]
+    assert result.structured_content["current_room"] == elsewhere
+    assert f"- `{elsewhere}`: your_turn, 2 moves (current)" in result.content[0].text
+
+
+async def test_sessionless_connections_are_told_to_pass_room_id(service):
+    async with Client(build_mcp(service)) as client:  # 2026-07-28: no session between calls
+        room_id = (await call(client, "create_room")).structured_content["room_id"]
+        code, message = error_of(await call(client, "make_move", position=4))
+        assert code == "room_id_required"
+        assert message.startswith("This connection keeps no session between calls, so pass room_id")
+        assert error_of(await call(client, "list_rooms"))[0] == "room_id_required"
+        assert (await call(client, "make_move", position=4, room_id=room_id)).structured_content["board"][4] == "X"
+
+
+async def test_get_help_explains_the_board_and_tools(mcp):
+    result = await call(mcp, "get_help")
+    assert set(result.structured_content["tools"]) == TOOLS
+    assert result.structured_content["board"] == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+    assert "You are X and move first" in result.content[0].text

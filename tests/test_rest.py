@@ -1,0 +1,172 @@
+import pytest
+
+from tests.test_rules import board_of
+from tictactoe.views import room_markdown
+
+
+def new_room(client, **body) -> dict:
+    response = client.post("/rooms", json=body) if body else client.post("/rooms")
+    assert response.status_code == 201
+    return response.get_json()
+
+
+def test_create_room_answers_201_with_the_room_and_markdown(rest_client):
+    response = rest_client.post("/rooms")
+    body = response.get_json()
+    assert response.status_code == 201
+    assert response.headers["Location"] == f"/rooms/{body['room_id']}"
+    assert body["status"] == "your_turn"
+    assert body["opponent"]["difficulty"] == "medium"
+    assert body["markdown"] == room_markdown({k: v for k, v in body.items() if k != "markdown"})
+
+
+def test_create_room_takes_a_difficulty(rest_client):
+    assert new_room(rest_client, difficulty="hard")["opponent"]["difficulty"] == "hard"
+
+
+@pytest.mark.parametrize("body", [{"difficulty": "expert"}, {"difficulty": 1}])
+def test_create_room_with_a_bad_difficulty_is_400(rest_client, body):
+    response = rest_client.post("/rooms", json=body)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_request"
+
+
+def test_get_room_shows_the_same_representation(rest_client):
+    created = new_room(rest_client)
+    response = rest_client.get(f"/rooms/{created['room_id']}")
+    assert response.status_code == 200
+    assert response.get_json() == created
+
+
+def test_move_plays_the_turn_and_answers_the_room(rest_client):
+    room_id = new_room(rest_client, difficulty="hard")["room_id"]
+    response = rest_client.post(f"/rooms/{room_id}/move", json={"position": 0})
+    body = response.get_json()
+    assert response.status_code == 200
+    assert body["board"] == ["X", "", "", "", "O", "", "", "", ""]
+    assert body["last_turn"] == {"you": 0, "opponent": 4}
+    assert body["markdown"].startswith("You played **0**. O-Bot answered **4**.")
+
+
+def test_chat_answers_in_character(rest_client):
+    room_id = new_room(rest_client)["room_id"]
+    response = rest_client.post(f"/rooms/{room_id}/chat", json={"message": "Good luck!"})
+    body = response.get_json()
+    assert response.status_code == 200
+    assert [line["from"] for line in body["chat"]] == ["opponent", "you", "opponent"]
+    assert body["chat"][1]["text"] == "Good luck!"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"position": "4"}, "invalid_position"),
+        ({"position": 4.5}, "invalid_position"),
+        ({"position": True}, "invalid_position"),
+        ({"position": None}, "invalid_position"),
+        ({"position": 9}, "invalid_position"),
+        ({"position": -1}, "invalid_position"),
+        ({}, "invalid_position"),
+        ([], "invalid_request"),
+        ([4], "invalid_request"),
+        ("4", "invalid_request"),
+    ],
+)
+def test_bad_positions_are_400_and_change_nothing(rest_client, body, code):
+    room = new_room(rest_client)
+    response = rest_client.post(f"/rooms/{room['room_id']}/move", json=body)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == code
+    assert rest_client.get(f"/rooms/{room['room_id']}").get_json() == room
+
+
+@pytest.mark.parametrize("data", ["", "not json", "{", "null"])
+def test_missing_or_non_json_body_is_400(rest_client, data):
+    room_id = new_room(rest_client)["room_id"]
+    response = rest_client.post(f"/rooms/{room_id}/move", data=data, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "error": {
+            "code": "invalid_request",
+            "message": "The body must be a JSON object, with Content-Type: application/json.",
+        }
+    }
+
+
+def test_json_without_the_content_type_header_is_accepted(rest_client):
+    room_id = new_room(rest_client)["room_id"]
+    response = rest_client.post(f"/rooms/{room_id}/move", data='{"position": 4}')
+    assert response.status_code == 200
+
+
+def test_occupied_cell_is_409_with_the_board(rest_client):
+    room_id = new_room(rest_client)["room_id"]
+    rest_client.post(f"/rooms/{room_id}/move", json={"position": 4})
+    response = rest_client.post(f"/rooms/{room_id}/move", json={"position": 4})
+    body = response.get_json()
+    assert response.status_code == 409
+    assert body["error"]["code"] == "cell_occupied"
+    assert body["room"]["board"][4] == "X"
+
+
+def test_move_after_game_over_is_409(rest_client, service):
+    room_id = new_room(rest_client)["room_id"]
+    service.room(room_id).board = board_of("XXXOO....")
+    response = rest_client.post(f"/rooms/{room_id}/move", json={"position": 8})
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "game_over"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/rooms/nope"), ("POST", "/rooms/nope/move"), ("POST", "/rooms/nope/chat")],
+)
+def test_unknown_room_is_404_json(rest_client, method, path):
+    body = {"position": 4, "message": "hi"}
+    response = rest_client.open(path, method=method, json=body if method == "POST" else None)
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "room_not_found"
+
+
+@pytest.mark.parametrize(
+    "body", [{"message": 5}, {"message": ""}, {"message": "  "}, {"message": None}, {}, {"message": "x" * 501}]
+)
+def test_bad_chat_messages_are_400(rest_client, body):
+    room = new_room(rest_client)
+    response = rest_client.post(f"/rooms/{room['room_id']}/chat", json=body)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_request"
+    assert rest_client.get(f"/rooms/{room['room_id']}").get_json() == room
+
+
+def test_oversized_body_is_413_json(rest_client):
+    room_id = new_room(rest_client)["room_id"]
+    response = rest_client.post(f"/rooms/{room_id}/chat", data="x" * 20_000, content_type="application/json")
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "request_entity_too_large"
+
+
+def test_unknown_path_and_wrong_method_answer_json(rest_client):
+    assert rest_client.get("/nope").get_json()["error"]["code"] == "not_found"
+    response = rest_client.delete("/rooms")
+    assert response.status_code == 405
+    assert response.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_health_and_landing_page(rest_client):
+    assert rest_client.get("/health").get_json() == {"status": "ok", "rooms": 0, "opponent": "O-Bot"}
+    page = rest_client.get("/", base_url="http://example.test")
+    assert page.status_code == 200
+    assert "http://example.test/sse" in page.get_data(as_text=True)
+    assert rest_client.head("/").status_code == 200
+
+
+def test_a_bug_answers_a_bare_json_500_without_internals(rest_client, service, monkeypatch, caplog):
+    def broken(room_id):
+        raise RuntimeError("internal detail /srv/secret.py")
+
+    monkeypatch.setattr(service, "room", broken)
+    response = rest_client.get("/rooms/any")
+    assert response.status_code == 500
+    assert response.get_json() == {"error": {"code": "internal_error", "message": "Something went wrong on our side."}}
+    assert "unhandled error on GET /rooms/any" in caplog.text

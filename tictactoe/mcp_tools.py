@@ -1,0 +1,244 @@
+"""The MCP tools: thin adapters over the game service, each answering Markdown plus structured content."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastmcp import Context, FastMCP
+from fastmcp.exceptions import ValidationError
+from fastmcp.server.middleware import Middleware
+from fastmcp.tools import ToolResult
+from mcp.types import ToolAnnotations
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import Field
+from pydantic import ValidationError as ArgumentError
+
+from tictactoe.errors import GameError, InvalidPosition, InvalidRequest, RoomNotFound, RoomRequired
+from tictactoe.rules import as_json
+from tictactoe.service import GameService
+from tictactoe.views import board_markdown, room_markdown
+
+INSTRUCTIONS = (
+    "Tic-tac-toe against a trash-talking opponent. Call create_room to start (it returns a room_id), "
+    "then make_move with a position 0-8 (left to right, top to bottom): one call plays your move and the "
+    "opponent's reply. Show the user the Markdown board you get back. Pass room_id on every call when you have it."
+)
+ROOMS_REMEMBERED = 50  # per connection, for list_rooms
+
+RoomId = Annotated[
+    str,
+    Field(max_length=64, description="The room's id from create_room. Omit to use this connection's current room."),
+]
+Difficulty = Annotated[
+    str, Field(max_length=16, description="easy, medium or hard: the built-in engine plays. Omit for the default.")
+]
+Position = Annotated[int, Field(ge=0, le=8, description="Cell 0-8: 0 1 2 top row, 3 4 5 middle, 6 7 8 bottom.")]
+PLAY = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False)
+READ = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
+
+
+def has_session(ctx: Context) -> bool:
+    """Whether calls on this connection share a session (SSE, stdio and handshake-era HTTP do)."""
+    request = ctx.request_context
+    return request is not None and request.protocol_version not in MODERN_PROTOCOL_VERSIONS
+
+
+async def target_room(ctx: Context, room_id: str) -> str:
+    """The room a call is about: the one named, else this connection's current room."""
+    if room_id:
+        return room_id
+    if not has_session(ctx):
+        raise RoomRequired("This connection keeps no session between calls, so pass room_id (create_room returned it).")
+    current = await ctx.get_state("current_room")
+    if not current:
+        raise RoomRequired("There is no current room on this connection: call create_room first, or pass room_id.")
+    return current
+
+
+async def remember(ctx: Context, room_id: str) -> None:
+    """Make `room_id` this connection's current room and list it in list_rooms."""
+    if not has_session(ctx):
+        return
+    known = [r for r in await ctx.get_state("rooms") or [] if r != room_id]
+    await ctx.set_state("rooms", [room_id, *known][:ROOMS_REMEMBERED])
+    await ctx.set_state("current_room", room_id)
+
+
+def answer(state: dict) -> ToolResult:
+    return ToolResult(content=room_markdown(state), structured_content=state)
+
+
+def refusal(error: GameError) -> ToolResult:
+    """A tool error the model can act on: the code, what to do, and the board where there is one."""
+    text = f"Error ({error.code}): {error.message}"
+    data: dict = {"error": {"code": error.code, "message": error.message}}
+    if error.room is not None:
+        text += "\n\n" + board_markdown(error.room["board"], error.room["winning_line"])
+        data["room"] = error.room
+    return ToolResult(content=text, structured_content=data, is_error=True)
+
+
+def refusing_game_errors(tool: Callable[..., Awaitable[ToolResult]]) -> Callable[..., Awaitable[ToolResult]]:
+    """Turn a GameError raised by `tool` into an isError result instead of a logged exception."""
+
+    @functools.wraps(tool)
+    async def wrapper(*args, **kwargs) -> ToolResult:
+        try:
+            return await tool(*args, **kwargs)
+        except GameError as error:
+            return refusal(error)
+
+    return wrapper
+
+
+class ArgumentErrors(Middleware):
+    """Arguments that fail the schema (position 9, 4.5, "4") get the same coded errors as the game's own."""
+
+    def __init__(self, service: GameService):
+        self.service = service
+
+    async def on_call_tool(self, context, call_next):
+        try:
+            return await call_next(context)
+        except ValidationError as error:
+            return refusal(await self._explain(error, context))
+
+    async def _explain(self, error: ValidationError, context) -> GameError:
+        details = error.__cause__.errors() if isinstance(error.__cause__, ArgumentError) else []
+        field = str(details[0]["loc"][0]) if details and details[0]["loc"] else "arguments"
+        if field == "position":
+            explained: GameError = InvalidPosition(
+                f"position must be a whole number from 0 to 8, got {as_json(details[0].get('input'))}."
+            )
+        else:
+            reason = details[0]["msg"] if details else "invalid arguments"
+            explained = InvalidRequest(f"{field}: {reason}.")
+        arguments = context.message.arguments or {}
+        try:
+            room_id = await target_room(context.fastmcp_context, str(arguments.get("room_id") or ""))
+            explained.room = self.service.room(room_id).to_dict()
+        except (RoomRequired, RoomNotFound):
+            pass  # no board to show
+        return explained
+
+
+def build_mcp(service: GameService) -> FastMCP:
+    """The MCP server for `service`, with the six tools of the tutorial."""
+    mcp = FastMCP(
+        name="TicTacToe",
+        instructions=INSTRUCTIONS,
+        middleware=[ArgumentErrors(service)],
+        strict_input_validation=True,
+        mask_error_details=True,
+    )
+
+    @mcp.tool(annotations=PLAY)
+    @refusing_game_errors
+    async def create_room(
+        ctx: Context,
+        difficulty: Difficulty = "",
+    ) -> ToolResult:
+        """Start a new tic-tac-toe game; the user is X and moves first. Returns the room_id to pass to later calls.
+
+        Rooms live in this server's memory until it restarts.
+        """
+        room = service.create_room(difficulty or None)
+        await remember(ctx, room.id)
+        return answer(room.to_dict())
+
+    @mcp.tool(annotations=PLAY)
+    @refusing_game_errors
+    async def make_move(ctx: Context, position: Position, room_id: RoomId = "") -> ToolResult:
+        """Play the user's X at `position`; the opponent replies in the same call, with a line of trash talk.
+
+        Returns the new board, whose turn it is, the status and the legal moves.
+        """
+        room_id = await target_room(ctx, room_id)
+        turn = await service.play(room_id, position)
+        await remember(ctx, room_id)
+        return answer(turn.to_dict())
+
+    @mcp.tool(annotations=PLAY)
+    @refusing_game_errors
+    async def send_chat(
+        ctx: Context,
+        message: Annotated[str, Field(description="What the user says to the opponent (1-500 characters).")],
+        room_id: RoomId = "",
+    ) -> ToolResult:
+        """Say something to the opponent, who answers in character. Chat never changes the board."""
+        room_id = await target_room(ctx, room_id)
+        room = await service.chat(room_id, message)
+        await remember(ctx, room_id)
+        return answer(room.to_dict())
+
+    @mcp.tool(annotations=READ)
+    @refusing_game_errors
+    async def get_room_state(ctx: Context, room_id: RoomId = "") -> ToolResult:
+        """Show a room: the board, whose turn, the status, the legal moves and the latest chat."""
+        room_id = await target_room(ctx, room_id)
+        state = service.room(room_id).to_dict()
+        await remember(ctx, room_id)
+        return answer(state)
+
+    @mcp.tool(annotations=READ)
+    @refusing_game_errors
+    async def list_rooms(ctx: Context) -> ToolResult:
+        """List the rooms this connection created or played, newest first, with the current one marked."""
+        if not has_session(ctx):
+            raise RoomRequired(
+                "This connection keeps no session between calls, so it cannot list your rooms. "
+                "Keep the room_id that create_room returned and pass it to each call."
+            )
+        current = await ctx.get_state("current_room")
+        summaries = []
+        for room_id in await ctx.get_state("rooms") or []:
+            try:
+                state = service.room(room_id).to_dict()
+            except RoomNotFound:
+                continue
+            summaries.append(
+                {
+                    "room_id": room_id,
+                    "status": state["status"],
+                    "moves": len(state["moves"]),
+                    "current": room_id == current,
+                }
+            )
+        lines = [
+            f"- `{s['room_id']}`: {s['status']}, {s['moves']} moves{' (current)' if s['current'] else ''}"
+            for s in summaries
+        ]
+        text = "\n".join(lines) if lines else "No rooms yet on this connection: call create_room to start one."
+        return ToolResult(content=text, structured_content={"rooms": summaries, "current_room": current})
+
+    @mcp.tool(annotations=READ)
+    async def get_help() -> ToolResult:
+        """How to play: the tools, the board numbering and the rules."""
+        return ToolResult(content=HELP, structured_content={"tools": TOOLS, "board": [[0, 1, 2], [3, 4, 5], [6, 7, 8]]})
+
+    return mcp
+
+
+TOOLS = {
+    "create_room": "Start a game (optional difficulty: easy, medium, hard). Returns room_id.",
+    "make_move": "Play a cell 0-8; the opponent answers in the same call.",
+    "send_chat": "Talk to the opponent.",
+    "get_room_state": "Show the board, whose turn and the chat.",
+    "list_rooms": "Your rooms on this connection.",
+    "get_help": "This help.",
+}
+HELP = "\n".join(
+    [
+        "**Tic-tac-toe help**",
+        "",
+        "You are X and move first; the opponent is O. Three in a row wins.",
+        "",
+        board_markdown([""] * 9, None),
+        "",
+        *(f"- `{name}`: {text}" for name, text in TOOLS.items()),
+        "",
+        "Pass the room_id from create_room on every call; on connections with a session it may be omitted.",
+    ]
+)

@@ -1,0 +1,138 @@
+"""The REST API: thin Flask routes over the game service, JSON in and out, every error a JSON 4xx."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from tictactoe.errors import (
+    CellOccupied,
+    GameError,
+    GameOver,
+    InvalidPosition,
+    InvalidRequest,
+    NotYourTurn,
+    RoomNotFound,
+    RoomRequired,
+)
+from tictactoe.service import GameService
+from tictactoe.views import room_markdown
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+STATUS = {
+    InvalidRequest: 400,
+    InvalidPosition: 400,
+    RoomRequired: 400,
+    RoomNotFound: 404,
+    CellOccupied: 409,
+    GameOver: 409,
+    NotYourTurn: 409,
+}
+BODY_LIMIT = 16 * 1024  # bytes in a request body
+
+
+class LoopThread:
+    """One event loop in a daemon thread, where Flask's worker threads run the async service."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._started()).result()
+
+    def _started(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                threading.Thread(target=self._loop.run_forever, name="rest-loop", daemon=True).start()
+            return self._loop
+
+    def close(self) -> None:
+        with self._lock:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._loop = None
+
+
+def create_app(service: GameService) -> Flask:
+    """The Flask app for `service`: the REST API, the landing page and the health check."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = BODY_LIMIT
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False  # boards and emoji stay readable in curl
+    loop = LoopThread()
+    app.extensions["tictactoe.loop"] = loop
+
+    def reply(state: dict, status: int = 200):
+        return jsonify({**state, "markdown": room_markdown(state)}), status
+
+    @app.get("/")
+    def index():
+        base = request.host_url.rstrip("/")
+        return render_template("index.html", base=base, opponent=service.opponent.name)
+
+    @app.get("/health")
+    def health():
+        return jsonify(status="ok", rooms=len(service.rooms), opponent=service.opponent.name)
+
+    @app.post("/rooms")
+    def create_room():
+        body = _json_body(optional=True)
+        room = service.create_room(body.get("difficulty"))
+        response, status = reply(room.to_dict(), 201)
+        response.headers["Location"] = f"/rooms/{room.id}"
+        return response, status
+
+    @app.get("/rooms/<room_id>")
+    def get_room(room_id: str):
+        return reply(service.room(room_id).to_dict())
+
+    @app.post("/rooms/<room_id>/move")
+    def move(room_id: str):
+        body = _json_body()
+        if "position" not in body:
+            raise InvalidPosition('Send the cell to play, like {"position": 4} (0-8, left to right, top to bottom).')
+        return reply(loop.run(service.play(room_id, body["position"])).to_dict())
+
+    @app.post("/rooms/<room_id>/chat")
+    def chat(room_id: str):
+        body = _json_body()
+        return reply(loop.run(service.chat(room_id, body.get("message"))).to_dict())
+
+    @app.errorhandler(GameError)
+    def game_error(error: GameError):
+        body: dict[str, Any] = {"error": {"code": error.code, "message": error.message}}
+        if error.room is not None:
+            body["room"] = error.room
+        return jsonify(body), STATUS[type(error)]
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        code = (error.name or "error").lower().replace(" ", "_")
+        return jsonify(error={"code": code, "message": error.description}), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):  # a bug of ours: log it, tell the client nothing internal
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return jsonify(error={"code": "internal_error", "message": "Something went wrong on our side."}), 500
+
+    return app
+
+
+def _json_body(optional: bool = False) -> dict:
+    """The request's JSON object; an absent body is {} when `optional`. Any other body is a 400."""
+    if optional and not request.get_data():
+        return {}
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise InvalidRequest("The body must be a JSON object, with Content-Type: application/json.")
+    return body

@@ -1,0 +1,148 @@
+"""Rooms: one game each against the opponent, kept in a thread-safe store under unguessable ids."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from tictactoe.errors import GameError, NotYourTurn, RoomNotFound
+from tictactoe.rules import Board, O, X
+
+HUMAN, OPPONENT = X, O
+CHAT_KEPT = 50  # chat lines a room remembers; older ones scroll away
+
+
+@dataclass(frozen=True)
+class Move:
+    mark: str
+    position: int
+    by: str  # "you", "engine" or "mistral"
+
+
+@dataclass(frozen=True)
+class ChatLine:
+    sender: str  # "you" or "opponent"
+    text: str
+    at: float
+
+
+class Room:
+    """A game of a human (X, moves first) against the opponent (O).
+
+    Mutate only while holding `lock`; the opponent's thinking happens outside it, flagged by `thinking`.
+    """
+
+    def __init__(self, room_id: str, difficulty: str | None, opponent_name: str):
+        self.id = room_id
+        self.difficulty = difficulty  # None: the model chooses the opponent's moves
+        self.opponent_name = opponent_name
+        self.board = Board()
+        self.moves: list[Move] = []
+        self.chat: deque[ChatLine] = deque(maxlen=CHAT_KEPT)
+        self.thinking = False
+        self.version = 0
+        self.created_at = self.updated_at = time.time()
+        self.lock = threading.RLock()  # re-entrant: to_dict takes it too, also from inside a locked change
+
+    def play(self, mark: str, position: int, by: str) -> None:
+        """Place `mark` at `position`, or raise the GameError that says why not."""
+        if not self.board.is_over() and self.board.turn != mark:
+            raise NotYourTurn(f"{self.opponent_name} is still thinking. Check the room again in a moment.")
+        self.board = self.board.push(position)
+        self.moves.append(Move(mark, position, by))
+        self._touch()
+
+    def say(self, sender: str, text: str) -> None:
+        self.chat.append(ChatLine(sender, text, time.time()))
+        self._touch()
+
+    def _touch(self) -> None:
+        self.version += 1
+        self.updated_at = time.time()
+
+    def status(self) -> str:
+        """From the human's side: your_turn, opponent_turn, won, lost or draw."""
+        outcome = self.board.outcome()
+        if outcome is None:
+            return "your_turn" if self.board.turn == HUMAN else "opponent_turn"
+        if outcome.winner is None:
+            return "draw"
+        return "won" if outcome.winner == HUMAN else "lost"
+
+    def to_dict(self) -> dict:
+        """The one representation of a room: REST bodies, MCP structured content and Markdown derive from it."""
+        with self.lock:
+            return self._as_dict()
+
+    def _as_dict(self) -> dict:
+        outcome = self.board.outcome()
+        status = self.status()
+        return {
+            "room_id": self.id,
+            "board": list(self.board.cells),
+            "status": status,
+            "turn": None if outcome else self.board.turn,
+            "your_mark": HUMAN,
+            "opponent": {
+                "name": self.opponent_name,
+                "mark": OPPONENT,
+                "moves_chosen_by": "mistral" if self.difficulty is None else "engine",
+                "difficulty": self.difficulty,
+                "thinking": self.thinking,
+            },
+            "winner": outcome.winner if outcome else None,
+            "winning_line": list(outcome.line) if outcome and outcome.line else None,
+            "legal_moves": self.board.legal_moves() if status == "your_turn" else [],
+            "moves": [{"mark": m.mark, "position": m.position, "by": m.by} for m in self.moves],
+            "chat": [{"from": c.sender, "text": c.text, "at": c.at} for c in self.chat],
+            "next_step": NEXT_STEP[status],
+            "version": self.version,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+NEXT_STEP = {
+    "your_turn": "Your move: play one of the legal_moves (make_move).",
+    "opponent_turn": "The opponent is thinking: look at the room again in a moment (get_room_state).",
+    "won": "You won! Start a rematch with create_room.",
+    "lost": "The opponent won. Start a rematch with create_room.",
+    "draw": "It's a draw. Start a rematch with create_room.",
+}
+
+
+class RoomStore:
+    """Rooms by id. Ids carry 128 bits of randomness, so holding one is the right to play in it."""
+
+    def __init__(self) -> None:
+        self._rooms: dict[str, Room] = {}
+        self._lock = threading.Lock()
+
+    def add(self, difficulty: str | None, opponent_name: str) -> Room:
+        room = Room(secrets.token_urlsafe(16), difficulty, opponent_name)
+        with self._lock:
+            self._rooms[room.id] = room
+        return room
+
+    def get(self, room_id: str) -> Room:
+        with self._lock:
+            room = self._rooms.get(room_id)
+        if room is None:
+            raise RoomNotFound(f"No room {room_id!r}. Check the id, or start a new game with create_room.")
+        return room
+
+    def __contains__(self, room_id: object) -> bool:
+        with self._lock:
+            return room_id in self._rooms
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._rooms)
+
+
+def attach_state(error: GameError, room: Room) -> None:
+    """Give an error the room it happened in, so every edge can show the board beside the message."""
+    error.room = room.to_dict()

@@ -1,0 +1,106 @@
+"""The service layer: the few things a player can do, shared by the REST routes and the MCP tools."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from tictactoe.config import Settings
+from tictactoe.engine import DIFFICULTIES
+from tictactoe.errors import GameError, InvalidRequest
+from tictactoe.mistral import MistralVoice
+from tictactoe.opponent import Opponent
+from tictactoe.rooms import HUMAN, OPPONENT, Room, RoomStore, attach_state
+from tictactoe.rules import Board
+
+log = logging.getLogger(__name__)
+
+MESSAGE_LIMIT = 500  # characters in one chat message
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What one make_move did: the human's move, then the opponent's reply (None if the game ended first)."""
+
+    room: Room
+    position: int
+    reply: int | None
+
+    def to_dict(self) -> dict:
+        return {**self.room.to_dict(), "last_turn": {"you": self.position, "opponent": self.reply}}
+
+
+class GameService:
+    def __init__(self, opponent: Opponent, default_difficulty: str = "medium", store: RoomStore | None = None):
+        self.opponent = opponent
+        self.default_difficulty = default_difficulty
+        self.rooms = store if store is not None else RoomStore()
+
+    def create_room(self, difficulty: str | None = None) -> Room:
+        """A new game. Without a difficulty, Mistral chooses the moves if there is a key, else the default engine."""
+        if difficulty is not None and difficulty not in DIFFICULTIES:
+            raise InvalidRequest(f"difficulty must be one of {', '.join(DIFFICULTIES)}, got {difficulty!r}.")
+        if difficulty is None and self.opponent.voice is None:
+            difficulty = self.default_difficulty
+        room = self.rooms.add(difficulty, self.opponent.name)
+        room.say("opponent", self.opponent.welcome())
+        log.info("room created (%s)", difficulty or "mistral")
+        return room
+
+    def room(self, room_id: str) -> Room:
+        return self.rooms.get(room_id)
+
+    async def play(self, room_id: str, position: int) -> Turn:
+        """The human's move and, unless it ended the game, the opponent's reply: one whole turn."""
+        room = self.rooms.get(room_id)
+        with room.lock:
+            try:
+                room.play(HUMAN, position, "you")
+            except GameError as error:
+                attach_state(error, room)
+                raise
+            board = room.board
+            outcome = board.outcome()
+            room.thinking = outcome is None
+        if outcome is not None:
+            line = await self.opponent.react(board, "lose" if outcome.winner else "draw_by_human")
+            with room.lock:
+                room.say("opponent", line)
+            return Turn(room, position, None)
+        # Shielded: if the caller goes away mid-turn, the opponent still moves and the room is never stuck.
+        reply = await asyncio.shield(self._reply(room, board))
+        return Turn(room, position, reply)
+
+    async def _reply(self, room: Room, board: Board) -> int:
+        reply = await self.opponent.move(board, room.difficulty)
+        with room.lock:
+            room.play(OPPONENT, reply.move, reply.by)
+            room.say("opponent", reply.line)
+            room.thinking = False
+        return reply.move
+
+    async def chat(self, room_id: str, message: object) -> Room:
+        """Say something to the opponent, who answers in character. Chat never changes the board."""
+        if not isinstance(message, str) or not message.strip():
+            raise InvalidRequest('message must be a non-empty string, like {"message": "Good luck!"}.')
+        if len(message) > MESSAGE_LIMIT:
+            raise InvalidRequest(f"message is {len(message)} characters long; the limit is {MESSAGE_LIMIT}.")
+        room = self.rooms.get(room_id)
+        with room.lock:
+            room.say("you", " ".join(message.split()))
+            board = room.board
+        line = await self.opponent.answer(board, message)
+        with room.lock:
+            room.say("opponent", line)
+        return room
+
+
+def build_service(settings: Settings) -> GameService:
+    """The service as configured: Mistral in front of the engine when there is a key."""
+    voice = None
+    if settings.mistral_api_key:
+        voice = MistralVoice(
+            settings.mistral_api_key, settings.mistral_model, settings.mistral_server_url, settings.mistral_timeout
+        )
+    return GameService(Opponent(voice), settings.default_difficulty)

@@ -1,0 +1,67 @@
+"""Markdown for chats, derived from a room's one representation (Room.to_dict)."""
+
+from __future__ import annotations
+
+import re
+
+HEADLINE = {
+    "your_turn": "**Your turn** (you are X).",
+    "opponent_turn": "**{name} is thinking…**",
+    "won": "🎉 **You won!**",
+    "lost": "💀 **{name} won.**",
+    "draw": "🤝 **It's a draw.**",
+}
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]<>#|~])")
+CHAT_SHOWN = 3
+
+
+def one_line(text: str, limit: int) -> str:
+    """Text as a single line of at most `limit` characters, so it cannot lay out a board or heading of its own."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _escaped(text: str) -> str:
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def board_markdown(board: list[str], winning_line: list[int] | None) -> str:
+    """The grid in a code block: marks where played, position numbers on empty cells."""
+    cells = [mark or str(i) for i, mark in enumerate(board)]
+    rows = [" " + " │ ".join(cells[r : r + 3]) for r in (0, 3, 6)]
+    grid = "\n───┼───┼───\n".join(rows)
+    text = f"```\n{grid}\n```"
+    if winning_line:
+        text += f"\nWinning line: {'-'.join(map(str, winning_line))}"
+    return text
+
+
+def room_markdown(state: dict) -> str:
+    """A room as a chat shows it: board, whose turn, status, the latest chat and what to do next."""
+    opponent = state["opponent"]
+    name = opponent["name"]
+    level = opponent["difficulty"] or "Mistral chooses its moves"
+    parts = [_turn_markdown(state["last_turn"], name)] if state.get("last_turn") else []
+    parts += [
+        f"**Tic-tac-toe** · room `{state['room_id']}` · you: X · {name}: O ({level})",
+        board_markdown(state["board"], state["winning_line"]),
+        HEADLINE[state["status"]].format(name=name),
+    ]
+    if state["legal_moves"]:
+        parts.append("Free cells: " + ", ".join(map(str, state["legal_moves"])))
+    if state["chat"]:
+        speakers = {"you": "You", "opponent": name}
+        parts.append(
+            "\n\n".join(
+                f"> **{speakers[line['from']]}:** {_escaped(line['text'])}" for line in state["chat"][-CHAT_SHOWN:]
+            )
+        )
+    parts.append(f"_Next:_ {state['next_step']}")
+    return "\n\n".join(parts)
+
+
+def _turn_markdown(turn: dict, name: str) -> str:
+    text = f"You played **{turn['you']}**."
+    if turn["opponent"] is not None:
+        text += f" {name} answered **{turn['opponent']}**."
+    return text
