@@ -169,4 +169,4 @@ def test_a_bug_answers_a_bare_json_500_without_internals(rest_client, service, m
     response = rest_client.get("/rooms/any")
     assert response.status_code == 500
     assert response.get_json() == {"error": {"code": "internal_error", "message": "Something went wrong on our side."}}
-    assert "unhandled error on GET /rooms/any" in caplog.text
+    assert "unhandled error on GET /rooms/<room_id>" in caplog.text

@@ -115,12 +115,13 @@ class ArgumentErrors(Middleware):
         else:
             reason = details[0]["msg"] if details else "invalid arguments"
             explained = InvalidRequest(f"{field}: {reason}.")
-        arguments = context.message.arguments or {}
-        try:
-            room_id = await target_room(context.fastmcp_context, str(arguments.get("room_id") or ""))
-            explained.room = self.service.room(room_id).to_dict()
-        except (RoomRequired, RoomNotFound):
-            pass  # no board to show
+        arguments, ctx = context.message.arguments or {}, context.fastmcp_context
+        if ctx is not None:
+            try:
+                room_id = await target_room(ctx, str(arguments.get("room_id") or ""))
+                explained.room = self.service.room(room_id).to_dict()
+            except (RoomRequired, RoomNotFound):
+                pass  # no board to show
         return explained
 
 

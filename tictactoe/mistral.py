@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import weakref
 
 import httpx2
@@ -12,8 +11,6 @@ from mistralai.client import Mistral, errors
 
 from tictactoe.rules import Board
 from tictactoe.views import one_line
-
-log = logging.getLogger(__name__)
 
 LINE_LIMIT = 200  # characters of the opponent's talk shown in a reply
 PERSONA = (

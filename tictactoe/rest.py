@@ -122,7 +122,8 @@ def create_app(service: GameService) -> Flask:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # a bug of ours: log it, tell the client nothing internal
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        route = request.url_rule.rule if request.url_rule else "an unknown path"  # the rule, not the room id
+        log.exception("unhandled error on %s %s", request.method, route)
         return jsonify(error={"code": "internal_error", "message": "Something went wrong on our side."}), 500
 
     return app
