@@ -134,10 +134,6 @@ class RoomStore:
             raise RoomNotFound(f"No room {room_id!r}. Check the id, or start a new game with create_room.")
         return room
 
-    def __contains__(self, room_id: object) -> bool:
-        with self._lock:
-            return room_id in self._rooms
-
     def __len__(self) -> int:
         with self._lock:
             return len(self._rooms)

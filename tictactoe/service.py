@@ -13,6 +13,7 @@ from tictactoe.mistral import MistralVoice
 from tictactoe.opponent import Opponent
 from tictactoe.rooms import HUMAN, OPPONENT, Room, RoomStore, attach_state
 from tictactoe.rules import Board
+from tictactoe.views import one_line
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class GameService:
             raise InvalidRequest(f"message is {len(message)} characters long; the limit is {MESSAGE_LIMIT}.")
         room = self.rooms.get(room_id)
         with room.lock:
-            room.say("you", " ".join(message.split()))
+            room.say("you", one_line(message, MESSAGE_LIMIT))
             board = room.board
         line = await self.opponent.answer(board, message)
         with room.lock:
