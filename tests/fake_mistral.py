@@ -7,7 +7,7 @@ import re
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -48,9 +48,10 @@ def well_behaved(request: dict) -> Reply:
 
 
 class FakeMistral:
-    """Answers each chat completion with the next scripted Reply, then like a well-behaved model."""
+    """Answers each chat completion with the next scripted Reply, then like a well-behaved model after `delay` s."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
         self.requests: list[dict] = []
         self.headers: list[dict] = []
         self._script: deque[Reply] = deque()
@@ -75,7 +76,7 @@ class FakeMistral:
         with self._lock:
             self.requests.append(request)
             self.headers.append(headers)
-            return self._script.popleft() if self._script else well_behaved(request)
+            return self._script.popleft() if self._script else replace(well_behaved(request), delay=self.delay)
 
     def _handler(self):
         fake = self
