@@ -1,9 +1,14 @@
+import random
+
 import pytest
 from fastmcp import Client
 
 from tests.test_rules import board_of
+from tictactoe.limits import RateLimiter
 from tictactoe.lines import LINES
 from tictactoe.mcp_tools import build_mcp
+from tictactoe.opponent import Opponent
+from tictactoe.service import GameService
 from tictactoe.views import room_markdown
 
 TOOLS = {"create_room", "make_move", "send_chat", "get_room_state", "list_rooms", "get_help"}
@@ -97,7 +102,13 @@ async def test_move_after_game_over_is_a_tool_error(mcp, service):
 
 async def test_unknown_room_is_a_tool_error(mcp):
     code, message = error_of(await call(mcp, "get_room_state", room_id="nope"))
-    assert (code, message) == ("room_not_found", "No room 'nope'. Check the id, or start a new game with create_room.")
+    assert (code, message) == (
+        "room_not_found",
+        (
+            "No room 'nope': rooms are deleted 60 minutes after their last move or message. "
+            "Check the id, or start a new game with create_room."
+        ),
+    )
 
 
 async def test_no_current_room_says_to_create_one(mcp):
@@ -163,3 +174,40 @@ async def test_get_help_explains_the_board_and_tools(mcp):
     assert set(result.structured_content["tools"]) == TOOLS
     assert result.structured_content["board"] == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
     assert "You are X and move first" in result.content[0].text
+
+
+async def test_create_room_states_the_retention_policy(mcp):
+    tools = {tool.name: tool for tool in await mcp.list_tools()}
+    assert tools["create_room"].description == (
+        "Start a new tic-tac-toe game; the user is X and moves first. Returns the room_id to pass to later calls.\n\n"
+        "A room is deleted 60 minutes after its last move or message, and when the server restarts; "
+        "the server holds at most 10000 rooms at once."
+    )
+
+
+async def test_rate_limits_are_tool_errors_with_retry_after():
+    service = GameService(Opponent(None, random.Random(7)), limiter=RateLimiter({"create": 1}))
+    async with Client(build_mcp(service), mode="legacy") as client:
+        assert not (await call(client, "create_room")).is_error
+        refused = await call(client, "create_room")
+    assert refused.is_error
+    assert refused.structured_content == {
+        "error": {
+            "code": "rate_limited",
+            "message": "Too many create requests: the limit is 1 a minute. Try again in 60 s.",
+            "retry_after": 60,
+        }
+    }
+    assert refused.content[0].text == (
+        "Error (rate_limited): Too many create requests: the limit is 1 a minute. Try again in 60 s."
+    )
+
+
+async def test_a_move_on_an_old_version_is_a_stale_version_error(mcp):
+    room = (await call(mcp, "create_room")).structured_content
+    played = await call(mcp, "make_move", position=4, expected_version=room["version"])
+    assert not played.is_error
+    stale = await call(mcp, "make_move", position=0, expected_version=room["version"])
+    assert stale.is_error
+    assert stale.structured_content["error"]["code"] == "stale_version"
+    assert stale.structured_content["room"]["board"] == played.structured_content["board"]

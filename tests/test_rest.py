@@ -1,6 +1,13 @@
+import random
+
 import pytest
 
 from tests.test_rules import board_of
+from tictactoe.limits import RateLimiter
+from tictactoe.opponent import Opponent
+from tictactoe.rest import create_app
+from tictactoe.rooms import RoomStore
+from tictactoe.service import GameService
 from tictactoe.views import room_markdown
 
 
@@ -169,4 +176,50 @@ def test_a_bug_answers_a_bare_json_500_without_internals(rest_client, service, m
     response = rest_client.get("/rooms/any")
     assert response.status_code == 500
     assert response.get_json() == {"error": {"code": "internal_error", "message": "Something went wrong on our side."}}
-    assert "unhandled error on GET /rooms/<room_id>" in caplog.text
+    assert [r.getMessage() for r in caplog.records] == ["unhandled error on GET /rooms/<room_id>"]
+
+
+def limited_client(**per_minute: int):
+    service = GameService(Opponent(None, random.Random(7)), limiter=RateLimiter(per_minute))
+    return create_app(service)
+
+
+def test_too_many_requests_is_429_with_retry_after():
+    app = limited_client(create=1, move=1)
+    client = app.test_client()
+    room = new_room(client)
+    response = client.post("/rooms")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "60"
+    assert response.get_json() == {
+        "error": {
+            "code": "rate_limited",
+            "message": "Too many create requests: the limit is 1 a minute. Try again in 60 s.",
+            "retry_after": 60,
+        }
+    }
+    assert client.post(f"/rooms/{room['room_id']}/move", json={"position": 4}).status_code == 200
+    assert client.post(f"/rooms/{room['room_id']}/move", json={"position": 0}).status_code == 429
+    assert client.get(f"/rooms/{room['room_id']}").get_json()["board"].count("X") == 1
+    app.extensions["tictactoe.loop"].close()
+
+
+def test_a_full_server_is_429_with_retry_after():
+    service = GameService(Opponent(None, random.Random(7)), store=RoomStore(ttl=600, capacity=1))
+    app = create_app(service)
+    client = app.test_client()
+    new_room(client)
+    response = client.post("/rooms")
+    assert (response.status_code, response.headers["Retry-After"]) == (429, "600")
+    assert response.get_json()["error"]["code"] == "too_many_rooms"
+
+
+def test_a_move_on_an_old_version_is_409_stale_version(rest_client):
+    room = new_room(rest_client)
+    url, seen = f"/rooms/{room['room_id']}/move", room["version"]
+    first = rest_client.post(url, json={"position": 4, "expected_version": seen})
+    assert first.status_code == 200
+    stale = rest_client.post(url, json={"position": 0, "expected_version": seen})
+    assert stale.status_code == 409
+    assert stale.get_json()["error"]["code"] == "stale_version"
+    assert stale.get_json()["room"]["board"] == first.get_json()["board"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from tictactoe.engine import DIFFICULTIES
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+RATE_LIMITS = {"create": 20, "move": 120, "chat": 30}
 
 
 class ConfigError(ValueError):
@@ -25,6 +26,13 @@ class Settings:
     mistral_timeout: float = 10.0
     default_difficulty: str = "medium"
     log_level: str = "info"
+    room_ttl_minutes: float = 60.0
+    max_rooms: int = 10_000
+    rate_limits: dict[str, int] = field(default_factory=lambda: dict(RATE_LIMITS))  # per minute per client; 0 is off
+    trusted_proxies: int = 0  # proxies in front of the server whose X-Forwarded-For/-Proto are believed
+    allowed_hosts: tuple[str, ...] = ()  # beside the loopback names; "*" allows any Host
+    allowed_origins: tuple[str, ...] = ("https://chat.mistral.ai",)  # beside the server's own origin
+    auth_token: str | None = field(default=None, repr=False)  # a secret: never shown
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
@@ -45,7 +53,22 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         mistral_timeout=_number(environ, "MISTRAL_TIMEOUT", defaults.mistral_timeout, float, 0.1, 120),
         default_difficulty=difficulty,
         log_level=log_level,
+        room_ttl_minutes=_number(environ, "ROOM_TTL_MINUTES", defaults.room_ttl_minutes, float, 5, 7 * 24 * 60),
+        max_rooms=_number(environ, "MAX_ROOMS", defaults.max_rooms, int, 1, 1_000_000),
+        rate_limits={
+            action: _number(environ, f"RATE_LIMIT_{action.upper()}", default, int, 0, 100_000)
+            for action, default in RATE_LIMITS.items()
+        },
+        trusted_proxies=_number(environ, "TRUSTED_PROXIES", defaults.trusted_proxies, int, 0, 10),
+        allowed_hosts=(*_names(environ.get("ALLOWED_HOSTS", "")), *_names(environ.get("SPACE_HOST", ""))),
+        allowed_origins=_names(environ.get("ALLOWED_ORIGINS", ",".join(defaults.allowed_origins))),
+        auth_token=environ.get("MCP_AUTH_TOKEN", "").strip() or None,
     )
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    """A comma-separated list, trimmed and lowercased, without empty items or trailing slashes."""
+    return tuple(item.strip().lower().rstrip("/") for item in raw.split(",") if item.strip())
 
 
 def _number(environ: Mapping[str, str], name: str, default, kind, low, high):

@@ -38,3 +38,23 @@ class RoomNotFound(GameError):
 
 class RoomRequired(GameError):
     code = "room_id_required"
+
+
+class StaleVersion(GameError):
+    code = "stale_version"
+
+
+class Busy(GameError):
+    """Refused for now, not for good: the caller may try again after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(f"{message} Try again in {retry_after} s.")
+        self.retry_after = retry_after
+
+
+class RateLimited(Busy):
+    code = "rate_limited"
+
+
+class TooManyRooms(Busy):
+    code = "too_many_rooms"

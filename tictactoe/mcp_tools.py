@@ -10,14 +10,15 @@ from fastmcp import Context, FastMCP
 from fastmcp.exceptions import ValidationError
 from fastmcp.server.middleware import Middleware
 from fastmcp.tools import ToolResult
+from key_value.aio.stores.memory import MemoryStore
 from mcp.types import ToolAnnotations
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 from pydantic import ValidationError as ArgumentError
 
-from tictactoe.errors import GameError, InvalidPosition, InvalidRequest, RoomNotFound, RoomRequired
+from tictactoe.errors import Busy, GameError, InvalidPosition, InvalidRequest, RoomNotFound, RoomRequired
 from tictactoe.rules import as_json
-from tictactoe.service import GameService
+from tictactoe.service import LOCAL, GameService
 from tictactoe.views import board_markdown, room_markdown
 
 INSTRUCTIONS = (
@@ -26,6 +27,8 @@ INSTRUCTIONS = (
     "opponent's reply. Show the user the Markdown board you get back. Pass room_id on every call when you have it."
 )
 ROOMS_REMEMBERED = 50  # per connection, for list_rooms
+STATE_ENTRIES = 20_000  # session-state entries (two per connection); the least recently used go first
+CREATE_ROOM = "Start a new tic-tac-toe game; the user is X and moves first. Returns the room_id to pass to later calls."
 
 RoomId = Annotated[
     str,
@@ -35,6 +38,10 @@ Difficulty = Annotated[
     str, Field(max_length=16, description="easy, medium or hard: the built-in engine plays. Omit for the default.")
 ]
 Position = Annotated[int, Field(ge=0, le=8, description="Cell 0-8: 0 1 2 top row, 3 4 5 middle, 6 7 8 bottom.")]
+ExpectedVersion = Annotated[
+    int,
+    Field(ge=0, description="The room's version you chose the move on; the move is refused if it changed. 0: any."),
+]
 PLAY = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False)
 READ = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
 
@@ -43,6 +50,13 @@ def has_session(ctx: Context) -> bool:
     """Whether calls on this connection share a session (SSE, stdio and handshake-era HTTP do)."""
     request = ctx.request_context
     return request is not None and request.protocol_version not in MODERN_PROTOCOL_VERSIONS
+
+
+def client_of(ctx: Context) -> str:
+    """Who is calling, for the rate limits: the HTTP client's address as the gate resolved it, else local."""
+    request = ctx.request_context.request if ctx.request_context is not None else None
+    client = getattr(request, "client", None)
+    return client.host if client is not None else LOCAL
 
 
 async def target_room(ctx: Context, room_id: str) -> str:
@@ -74,6 +88,8 @@ def refusal(error: GameError) -> ToolResult:
     """A tool error the model can act on: the code, what to do, and the board where there is one."""
     text = f"Error ({error.code}): {error.message}"
     data: dict = {"error": {"code": error.code, "message": error.message}}
+    if isinstance(error, Busy):
+        data["error"]["retry_after"] = error.retry_after
     if error.room is not None:
         text += "\n\n" + board_markdown(error.room["board"], error.room["winning_line"])
         data["room"] = error.room
@@ -133,31 +149,32 @@ def build_mcp(service: GameService) -> FastMCP:
         middleware=[ArgumentErrors(service)],
         strict_input_validation=True,
         mask_error_details=True,
+        session_state_store=MemoryStore(max_entries_per_collection=STATE_ENTRIES),
     )
 
-    @mcp.tool(annotations=PLAY)
-    @refusing_game_errors
-    async def create_room(
-        ctx: Context,
-        difficulty: Difficulty = "",
-    ) -> ToolResult:
-        """Start a new tic-tac-toe game; the user is X and moves first. Returns the room_id to pass to later calls.
+    retention = (
+        f"A room is deleted {service.rooms.ttl / 60:g} minutes after its last move or message, and when the server "
+        f"restarts; the server holds at most {service.rooms.capacity} rooms at once."
+    )
 
-        Rooms live in this server's memory until it restarts.
-        """
-        room = service.create_room(difficulty or None)
+    @mcp.tool(annotations=PLAY, description=f"{CREATE_ROOM}\n\n{retention}")
+    @refusing_game_errors
+    async def create_room(ctx: Context, difficulty: Difficulty = "") -> ToolResult:
+        room = service.create_room(difficulty or None, client=client_of(ctx))
         await remember(ctx, room.id)
         return answer(room.to_dict())
 
     @mcp.tool(annotations=PLAY)
     @refusing_game_errors
-    async def make_move(ctx: Context, position: Position, room_id: RoomId = "") -> ToolResult:
+    async def make_move(
+        ctx: Context, position: Position, room_id: RoomId = "", expected_version: ExpectedVersion = 0
+    ) -> ToolResult:
         """Play the user's X at `position`; the opponent replies in the same call, with a line of trash talk.
 
         Returns the new board, whose turn it is, the status and the legal moves.
         """
         room_id = await target_room(ctx, room_id)
-        turn = await service.play(room_id, position)
+        turn = await service.play(room_id, position, client=client_of(ctx), expected_version=expected_version or None)
         await remember(ctx, room_id)
         return answer(turn.to_dict())
 
@@ -170,7 +187,7 @@ def build_mcp(service: GameService) -> FastMCP:
     ) -> ToolResult:
         """Say something to the opponent, who answers in character. Chat never changes the board."""
         room_id = await target_room(ctx, room_id)
-        room = await service.chat(room_id, message)
+        room = await service.chat(room_id, message, client=client_of(ctx))
         await remember(ctx, room_id)
         return answer(room.to_dict())
 

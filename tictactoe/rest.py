@@ -12,16 +12,20 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from tictactoe.errors import (
+    Busy,
     CellOccupied,
     GameError,
     GameOver,
     InvalidPosition,
     InvalidRequest,
     NotYourTurn,
+    RateLimited,
     RoomNotFound,
     RoomRequired,
+    StaleVersion,
+    TooManyRooms,
 )
-from tictactoe.service import GameService
+from tictactoe.service import LOCAL, GameService
 from tictactoe.views import room_markdown
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,9 @@ STATUS = {
     CellOccupied: 409,
     GameOver: 409,
     NotYourTurn: 409,
+    StaleVersion: 409,
+    RateLimited: 429,
+    TooManyRooms: 429,
 }
 BODY_LIMIT = 16 * 1024  # bytes in a request body
 
@@ -87,7 +94,7 @@ def create_app(service: GameService) -> Flask:
     @app.post("/rooms")
     def create_room():
         body = _json_body(optional=True)
-        room = service.create_room(body.get("difficulty"))
+        room = service.create_room(body.get("difficulty"), client=_client())
         response, status = reply(room.to_dict(), 201)
         response.headers["Location"] = f"/rooms/{room.id}"
         return response, status
@@ -101,19 +108,24 @@ def create_app(service: GameService) -> Flask:
         body = _json_body()
         if "position" not in body:
             raise InvalidPosition('Send the cell to play, like {"position": 4} (0-8, left to right, top to bottom).')
-        return reply(loop.run(service.play(room_id, body["position"])).to_dict())
+        turn = service.play(room_id, body["position"], client=_client(), expected_version=body.get("expected_version"))
+        return reply(loop.run(turn).to_dict())
 
     @app.post("/rooms/<room_id>/chat")
     def chat(room_id: str):
         body = _json_body()
-        return reply(loop.run(service.chat(room_id, body.get("message"))).to_dict())
+        return reply(loop.run(service.chat(room_id, body.get("message"), client=_client())).to_dict())
 
     @app.errorhandler(GameError)
     def game_error(error: GameError):
         body: dict[str, Any] = {"error": {"code": error.code, "message": error.message}}
+        headers = {}
+        if isinstance(error, Busy):
+            body["error"]["retry_after"] = error.retry_after
+            headers["Retry-After"] = str(error.retry_after)
         if error.room is not None:
             body["room"] = error.room
-        return jsonify(body), STATUS[type(error)]
+        return jsonify(body), STATUS[type(error)], headers
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -127,6 +139,11 @@ def create_app(service: GameService) -> Flask:
         return jsonify(error={"code": "internal_error", "message": "Something went wrong on our side."}), 500
 
     return app
+
+
+def _client() -> str:
+    """Who is calling, for the rate limits: the address the gate resolved (through any trusted proxies)."""
+    return request.remote_addr or LOCAL
 
 
 def _json_body(optional: bool = False) -> dict:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 
-from tictactoe.errors import GameError, NotYourTurn, RoomNotFound
+from tictactoe.errors import GameError, NotYourTurn, RoomNotFound, TooManyRooms
 from tictactoe.rules import Board, O, X
 
 HUMAN, OPPONENT = X, O
@@ -115,28 +116,56 @@ NEXT_STEP = {
 
 
 class RoomStore:
-    """Rooms by id. Ids carry 128 bits of randomness, so holding one is the right to play in it."""
+    """Rooms by id, each deleted `ttl` seconds after its last move or message, at most `capacity` at once.
 
-    def __init__(self) -> None:
+    Ids carry 128 bits of randomness, so holding one is the right to play in it.
+    """
+
+    def __init__(self, ttl: float = 3600.0, capacity: int = 10_000):
+        self.ttl = ttl
+        self.capacity = capacity
         self._rooms: dict[str, Room] = {}
         self._lock = threading.Lock()
+        self._next_expiry = math.inf  # no room expires before this; sweeping earlier finds nothing
 
     def add(self, difficulty: str | None, opponent_name: str) -> Room:
         room = Room(secrets.token_urlsafe(16), difficulty, opponent_name)
         with self._lock:
+            now = time.time()
+            if now >= self._next_expiry or len(self._rooms) >= self.capacity:
+                self._sweep(now)
+            if len(self._rooms) >= self.capacity:
+                wait = max(1, math.ceil(min(self._next_expiry - now, self.ttl)))
+                raise TooManyRooms(f"The server holds its maximum of {self.capacity} games.", wait)
             self._rooms[room.id] = room
+            self._next_expiry = min(self._next_expiry, room.updated_at + self.ttl)
         return room
 
     def get(self, room_id: str) -> Room:
         with self._lock:
             room = self._rooms.get(room_id)
+            if room is not None and self._expired(room, time.time()):
+                del self._rooms[room_id]
+                room = None
         if room is None:
-            raise RoomNotFound(f"No room {room_id!r}. Check the id, or start a new game with create_room.")
+            raise RoomNotFound(
+                f"No room {room_id!r}: rooms are deleted {self.ttl / 60:g} minutes after their last move or message. "
+                "Check the id, or start a new game with create_room."
+            )
         return room
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._rooms)
+
+    def _expired(self, room: Room, now: float) -> bool:
+        return not room.thinking and now - room.updated_at >= self.ttl
+
+    def _sweep(self, now: float) -> None:
+        """Delete expired rooms and note when the next one will expire. Call with `_lock` held."""
+        self._rooms = {room_id: room for room_id, room in self._rooms.items() if not self._expired(room, now)}
+        idle = (room.updated_at + self.ttl for room in self._rooms.values() if not room.thinking)
+        self._next_expiry = min(idle, default=math.inf)
 
 
 def attach_state(error: GameError, room: Room) -> None:

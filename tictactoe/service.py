@@ -8,16 +8,18 @@ from dataclasses import dataclass
 
 from tictactoe.config import Settings
 from tictactoe.engine import DIFFICULTIES
-from tictactoe.errors import GameError, InvalidRequest
+from tictactoe.errors import GameError, InvalidRequest, StaleVersion
+from tictactoe.limits import RateLimiter
 from tictactoe.mistral import MistralVoice
 from tictactoe.opponent import Opponent
 from tictactoe.rooms import HUMAN, OPPONENT, Room, RoomStore, attach_state
-from tictactoe.rules import Board
+from tictactoe.rules import Board, as_json
 from tictactoe.views import one_line
 
 log = logging.getLogger(__name__)
 
 MESSAGE_LIMIT = 500  # characters in one chat message
+LOCAL = "local"  # the client behind calls that come with no address (stdio, in-process)
 
 
 @dataclass(frozen=True)
@@ -33,13 +35,21 @@ class Turn:
 
 
 class GameService:
-    def __init__(self, opponent: Opponent, default_difficulty: str = "medium", store: RoomStore | None = None):
+    def __init__(
+        self,
+        opponent: Opponent,
+        default_difficulty: str = "medium",
+        store: RoomStore | None = None,
+        limiter: RateLimiter | None = None,
+    ):
         self.opponent = opponent
         self.default_difficulty = default_difficulty
         self.rooms = store if store is not None else RoomStore()
+        self.limiter = limiter if limiter is not None else RateLimiter({})
 
-    def create_room(self, difficulty: str | None = None) -> Room:
+    def create_room(self, difficulty: str | None = None, client: str = LOCAL) -> Room:
         """A new game. Without a difficulty, Mistral chooses the moves if there is a key, else the default engine."""
+        self.limiter.hit(client, "create")
         if difficulty is not None and difficulty not in DIFFICULTIES:
             raise InvalidRequest(f"difficulty must be one of {', '.join(DIFFICULTIES)}, got {difficulty!r}.")
         if difficulty is None and self.opponent.voice is None:
@@ -52,11 +62,23 @@ class GameService:
     def room(self, room_id: str) -> Room:
         return self.rooms.get(room_id)
 
-    async def play(self, room_id: str, position: int) -> Turn:
-        """The human's move and, unless it ended the game, the opponent's reply: one whole turn."""
+    async def play(self, room_id: str, position: int, client: str = LOCAL, expected_version: int | None = None) -> Turn:
+        """The human's move and, unless it ended the game, the opponent's reply: one whole turn.
+
+        With `expected_version`, the move is played only if the room is still at that version, so a move chosen
+        on an old board (a retry, a second tab) is refused instead of landing on a board the player never saw.
+        """
+        self.limiter.hit(client, "move")
+        if expected_version is not None and type(expected_version) is not int:  # not bool, not 4.0
+            raise InvalidRequest(f"expected_version must be a whole number, got {as_json(expected_version)}.")
         room = self.rooms.get(room_id)
         with room.lock:
             try:
+                if expected_version is not None and expected_version != room.version:
+                    raise StaleVersion(
+                        f"The room is at version {room.version}, not {expected_version}: it changed since you "
+                        "looked. Check the board, then move again."
+                    )
                 room.play(HUMAN, position, "you")
             except GameError as error:
                 attach_state(error, room)
@@ -81,8 +103,9 @@ class GameService:
             room.thinking = False
         return reply.move
 
-    async def chat(self, room_id: str, message: object) -> Room:
+    async def chat(self, room_id: str, message: object, client: str = LOCAL) -> Room:
         """Say something to the opponent, who answers in character. Chat never changes the board."""
+        self.limiter.hit(client, "chat")
         if not isinstance(message, str) or not message.strip():
             raise InvalidRequest('message must be a non-empty string, like {"message": "Good luck!"}.')
         if len(message) > MESSAGE_LIMIT:
@@ -104,4 +127,9 @@ def build_service(settings: Settings) -> GameService:
         voice = MistralVoice(
             settings.mistral_api_key, settings.mistral_model, settings.mistral_server_url, settings.mistral_timeout
         )
-    return GameService(Opponent(voice), settings.default_difficulty)
+    return GameService(
+        Opponent(voice),
+        settings.default_difficulty,
+        RoomStore(settings.room_ttl_minutes * 60, settings.max_rooms),
+        RateLimiter(settings.rate_limits),
+    )

@@ -1,0 +1,151 @@
+"""Bounded memory and abuse limits: rate limits per client, room expiry and the room cap, stale moves."""
+
+import random
+
+import pytest
+
+from tictactoe.errors import InvalidRequest, RateLimited, RoomNotFound, StaleVersion, TooManyRooms
+from tictactoe.limits import RateLimiter
+from tictactoe.opponent import Opponent
+from tictactoe.rooms import RoomStore
+from tictactoe.service import GameService
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_client_gets_its_burst_then_waits_for_the_next_token():
+    clock = Clock()
+    limiter = RateLimiter({"create": 6}, clock)  # one token every 10 s
+    for _ in range(6):
+        limiter.hit("1.2.3.4", "create")
+    with pytest.raises(RateLimited) as refused:
+        limiter.hit("1.2.3.4", "create")
+    assert refused.value.retry_after == 10
+    assert refused.value.message == "Too many create requests: the limit is 6 a minute. Try again in 10 s."
+    clock.now += 4
+    with pytest.raises(RateLimited) as refused:
+        limiter.hit("1.2.3.4", "create")
+    assert refused.value.retry_after == 6
+    clock.now += 6
+    limiter.hit("1.2.3.4", "create")
+
+
+def test_clients_and_actions_have_separate_buckets():
+    limiter = RateLimiter({"create": 1, "move": 1}, Clock())
+    limiter.hit("a", "create")
+    limiter.hit("b", "create")
+    limiter.hit("a", "move")
+    with pytest.raises(RateLimited):
+        limiter.hit("a", "create")
+
+
+def test_a_zero_or_absent_limit_is_no_limit():
+    limiter = RateLimiter({"create": 0}, Clock())
+    for _ in range(1000):
+        limiter.hit("a", "create")
+        limiter.hit("a", "chat")
+
+
+def test_the_bucket_table_is_bounded(monkeypatch):
+    monkeypatch.setattr("tictactoe.limits.CLIENTS_TRACKED", 100)
+    limiter = RateLimiter({"move": 1}, Clock())
+    for n in range(1000):
+        limiter.hit(f"10.0.{n // 256}.{n % 256}", "move")
+    assert len(limiter._buckets) == 100
+
+
+def service_with(store: RoomStore | None = None, **per_minute: int) -> GameService:
+    return GameService(Opponent(None, random.Random(7)), store=store, limiter=RateLimiter(per_minute))
+
+
+async def test_the_service_limits_each_action_per_client():
+    service = service_with(create=2, move=1, chat=1)
+    room = service.create_room(client="a")
+    service.create_room(client="a")
+    with pytest.raises(RateLimited, match="Too many create requests"):
+        service.create_room(client="a")
+    service.create_room(client="b")
+    await service.play(room.id, 4, client="a")
+    with pytest.raises(RateLimited, match="Too many move requests"):
+        await service.play(room.id, 0, client="a")
+    await service.chat(room.id, "hi", client="a")
+    with pytest.raises(RateLimited, match="Too many chat requests"):
+        await service.chat(room.id, "hi again", client="a")
+    assert [m["position"] for m in room.to_dict()["moves"] if m["mark"] == "X"] == [4]
+
+
+def test_an_idle_room_expires_and_says_why():
+    store = RoomStore(ttl=600, capacity=10)
+    room = store.add("easy", "O-Bot")
+    room.updated_at -= 599
+    assert store.get(room.id) is room
+    room.updated_at -= 1
+    with pytest.raises(RoomNotFound) as gone:
+        store.get(room.id)
+    assert gone.value.message == (
+        f"No room {room.id!r}: rooms are deleted 10 minutes after their last move or message. "
+        "Check the id, or start a new game with create_room."
+    )
+    assert len(store) == 0
+
+
+def test_a_room_whose_opponent_is_thinking_never_expires():
+    store = RoomStore(ttl=600, capacity=10)
+    room = store.add(None, "Mistral")
+    room.thinking = True
+    room.updated_at -= 6000
+    assert store.get(room.id) is room
+
+
+def test_the_cap_refuses_new_rooms_until_one_expires():
+    store = RoomStore(ttl=600, capacity=3)
+    rooms = [store.add("easy", "O-Bot") for _ in range(3)]
+    rooms[1].updated_at -= 500  # the next to expire, in 100 s
+    with pytest.raises(TooManyRooms) as full:
+        store.add("easy", "O-Bot")
+    assert full.value.retry_after == 100
+    assert full.value.message == "The server holds its maximum of 3 games. Try again in 100 s."
+    rooms[1].updated_at -= 100
+    store.add("easy", "O-Bot")
+    assert len(store) == 3
+    with pytest.raises(RoomNotFound):
+        store.get(rooms[1].id)
+
+
+def test_expired_rooms_are_swept_when_rooms_are_created():
+    store = RoomStore(ttl=600, capacity=100)
+    old = [store.add("easy", "O-Bot") for _ in range(50)]
+    for room in old:
+        room.updated_at -= 600
+    store._next_expiry -= 600
+    store.add("easy", "O-Bot")
+    assert len(store) == 1
+
+
+async def test_a_move_chosen_on_an_old_version_is_refused_with_the_board(service):
+    room = service.create_room("hard")
+    seen = room.version
+    await service.play(room.id, 0, expected_version=seen)
+    with pytest.raises(StaleVersion) as stale:
+        await service.play(room.id, 8, expected_version=seen)
+    assert stale.value.message == (
+        f"The room is at version {room.version}, not {seen}: it changed since you looked. Check the board, "
+        "then move again."
+    )
+    assert stale.value.room["board"] == ["X", "", "", "", "O", "", "", "", ""]
+    await service.play(room.id, 8, expected_version=room.version)
+    assert room.board.cells[8] == "X"
+
+
+@pytest.mark.parametrize("version", ["3", 2.0, True])
+async def test_expected_version_must_be_a_whole_number(service, version):
+    room = service.create_room()
+    with pytest.raises(InvalidRequest, match="expected_version must be a whole number"):
+        await service.play(room.id, 4, expected_version=version)
+    assert room.moves == []
