@@ -6,7 +6,8 @@ USER user
 ENV HOME=/home/user \
     PATH=/home/user/.local/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    PORT=7860
+    PORT=7860 \
+    TRUSTED_PROXIES=1
 WORKDIR /home/user/app
 
 COPY --chown=user requirements.txt .

@@ -3,12 +3,12 @@
 `python app.py` serves the REST API alone; `python mcp_server.py` serves it beside MCP, over these same rooms.
 """
 
-import logging
 import sys
 
 from dotenv import load_dotenv
 
 from tictactoe.config import ConfigError, load_settings
+from tictactoe.logs import configure_logging
 from tictactoe.rest import create_app
 from tictactoe.rooms import Room  # noqa: F401  (re-exported: the tutorial's name for a game)
 from tictactoe.service import build_service
@@ -19,7 +19,7 @@ try:
 except ConfigError as error:
     sys.exit(f"Configuration error: {error}")
 
-logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+configure_logging(settings.log_level)
 service = build_service(settings)
 rooms = service.rooms
 opponent = service.opponent

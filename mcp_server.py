@@ -11,8 +11,10 @@ import uvicorn
 
 from app import app as flask_app
 from app import service, settings
+from tictactoe.gate import Policy
+from tictactoe.logs import configure_logging
 from tictactoe.mcp_tools import build_mcp
-from tictactoe.server import RedactRoomIds, build_asgi
+from tictactoe.server import RedactIds, build_asgi
 
 log = logging.getLogger("mcp_server")
 mcp = build_mcp(service)
@@ -27,10 +29,11 @@ def main(argv: list[str] | None = None) -> None:
         help="http (or sse): MCP at /sse and /mcp plus the REST API on PORT; stdio: MCP on standard input/output",
     )
     args = parser.parse_args(argv)
+    configure_logging(settings.log_level)  # again: importing fastmcp gave it a handler of its own
     if args.transport == "stdio":
         mcp.run(transport="stdio", show_banner=False)
         return
-    logging.getLogger("uvicorn.access").addFilter(RedactRoomIds())
+    logging.getLogger("uvicorn.access").addFilter(RedactIds())
     log.info(
         "Serving on http://%s:%d  (LeChat connector URL: <public URL>/sse; opponent: %s)",
         settings.host,
@@ -38,12 +41,12 @@ def main(argv: list[str] | None = None) -> None:
         service.opponent.name,
     )
     uvicorn.run(
-        build_asgi(mcp, flask_app),
+        build_asgi(mcp, flask_app, Policy.from_settings(settings)),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        proxy_headers=True,
-        forwarded_allow_ips="*",
+        proxy_headers=False,  # the gate reads X-Forwarded-* from TRUSTED_PROXIES only
+        log_config=None,  # keep the one-line logging configured above
     )
 
 

@@ -1,5 +1,6 @@
 """The real entry points, as a user runs them, on 127.0.0.1: one server per transport, stopped afterwards."""
 
+import re
 import subprocess
 import sys
 import urllib.request
@@ -104,7 +105,9 @@ async def test_mistral_is_configured_from_the_environment_and_ids_stay_out_of_lo
         log = served.stop()
         fake.stop()
     assert "GET /rooms/… HTTP/1.1" in log
+    assert "POST /messages/?session_id=… HTTP/1.1" in log
     assert room_id not in log
+    assert not re.search(r"session_id=[0-9a-f]", log)
     assert TEST_KEY not in log
 
 

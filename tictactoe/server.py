@@ -12,21 +12,23 @@ from flask import Flask
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
-REST_THREADS = 32  # Flask requests served at once; each may wait on the opponent
-_ROOM_PATH = re.compile(r"/rooms/[^/\s?\"]+")
+from tictactoe.gate import Gate, Policy
+
+REST_THREADS = 128  # Flask requests served at once: a REST move holds one while the opponent thinks
+_CAPABILITIES = re.compile(r"(/rooms/|session_id=)[^/\s?&\"]+")
 
 
-class RedactRoomIds(logging.Filter):
-    """Keep room ids out of access logs: holding an id is the right to play in that room."""
+class RedactIds(logging.Filter):
+    """Keep room and MCP session ids out of access logs: holding one is the right to play in that room or session."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(_ROOM_PATH.sub("/rooms/…", a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(_CAPABILITIES.sub(r"\1…", a) if isinstance(a, str) else a for a in record.args)
         return True
 
 
-def build_asgi(mcp: FastMCP, flask_app: Flask) -> Starlette:
-    """Route each MCP path to its own fastmcp app, whole (middleware included), and everything else to Flask."""
+def build_asgi(mcp: FastMCP, flask_app: Flask, policy: Policy) -> Gate:
+    """Behind the gate, route each MCP path to its own fastmcp app, whole (middleware included), the rest to Flask."""
     sse = mcp.http_app(transport="sse")
     streamable = mcp.http_app(transport="http")
 
@@ -35,7 +37,7 @@ def build_asgi(mcp: FastMCP, flask_app: Flask) -> Starlette:
         async with sse.lifespan(app), streamable.lifespan(app):
             yield
 
-    return Starlette(
+    routes = Starlette(
         routes=[
             Route("/sse", sse),
             Route("/messages/{rest:path}", sse),
@@ -44,3 +46,4 @@ def build_asgi(mcp: FastMCP, flask_app: Flask) -> Starlette:
         ],
         lifespan=lifespan,
     )
+    return Gate(routes, policy)

@@ -1,0 +1,139 @@
+"""The gate in front of every route: Host and Origin checks, the bearer token, CORS, body size, trusted proxies."""
+
+import httpx2
+import pytest
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from tictactoe.config import load_settings
+from tictactoe.gate import BODY_LIMIT, Gate, Policy
+
+TOKEN = "s3cret-token"
+
+
+async def echo(scope, receive, send):
+    """What the app behind the gate saw: the client, the scheme and the body's size."""
+    request = Request(scope, receive)
+    body = await request.body()
+    answer = {"client": request.client.host, "scheme": request.url.scheme, "bytes": len(body)}
+    await JSONResponse(answer)(scope, receive, send)
+
+
+def gate_client(**policy) -> httpx2.AsyncClient:
+    gate = Gate(echo, Policy(**policy))
+    transport = httpx2.ASGITransport(app=gate, client=("203.0.113.9", 5000))
+    return httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1:7860")
+
+
+def policy_of(**environ: str) -> dict:
+    policy = Policy.from_settings(load_settings(environ))
+    return {name: getattr(policy, name) for name in Policy.__dataclass_fields__}
+
+
+async def test_loopback_hosts_pass_and_others_get_a_json_421():
+    async with gate_client() as client:
+        for host in ("127.0.0.1:7860", "localhost", "[::1]:7860"):
+            assert (await client.get("/rooms/x", headers={"Host": host})).status_code == 200
+        response = await client.get("/rooms/x", headers={"Host": "evil.example:7860"})
+    assert response.status_code == 421
+    assert response.json() == {
+        "error": {
+            "code": "host_not_allowed",
+            "message": "This server does not answer for that host name. Its operator can add it to ALLOWED_HOSTS.",
+        }
+    }
+
+
+async def test_the_space_host_and_allowed_hosts_are_accepted():
+    policy = policy_of(SPACE_HOST="me-tictactoe.hf.space", ALLOWED_HOSTS="games.example.org")
+    async with gate_client(**policy) as client:
+        assert (await client.get("/", headers={"Host": "me-tictactoe.hf.space"})).status_code == 200
+        assert (await client.get("/", headers={"Host": "GAMES.example.org:443"})).status_code == 200
+        assert (await client.get("/", headers={"Host": "other.hf.space"})).status_code == 421
+
+
+async def test_a_star_allows_any_host():
+    async with gate_client(**policy_of(ALLOWED_HOSTS="*")) as client:
+        assert (await client.get("/", headers={"Host": "anything.example"})).status_code == 200
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "http://localhost:3000", "null"])
+async def test_a_foreign_origin_gets_403(origin):
+    async with gate_client() as client:
+        response = await client.post("/rooms", headers={"Origin": origin})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "origin_not_allowed"
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_the_servers_own_origin_passes_without_cors_headers():
+    async with gate_client() as client:
+        response = await client.post("/rooms", headers={"Origin": "http://127.0.0.1:7860"})
+    assert response.status_code == 200
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_an_allowed_origin_gets_cors_headers_and_a_preflight():
+    async with gate_client(**policy_of(ALLOWED_ORIGINS="https://app.example")) as client:
+        response = await client.post("/rooms", headers={"Origin": "https://app.example"})
+        preflight = await client.options(
+            "/mcp", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+        )
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "https://app.example"
+    assert response.headers["vary"] == "Origin"
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+    assert "Authorization" in preflight.headers["access-control-allow-headers"]
+
+
+def test_le_chat_is_an_allowed_origin_by_default():
+    assert policy_of()["allowed_origins"] == frozenset({"https://chat.mistral.ai"})
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/sse"), ("POST", "/messages/?session_id=1"), ("POST", "/mcp")])
+async def test_the_token_guards_every_mcp_path(method, path):
+    async with gate_client(token=TOKEN) as client:
+        missing = await client.request(method, path)
+        wrong = await client.request(method, path, headers={"Authorization": "Bearer nope"})
+        right = await client.request(method, path, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert missing.status_code == wrong.status_code == 401
+    assert missing.headers["www-authenticate"] == 'Bearer realm="tictactoe"'
+    assert wrong.headers["www-authenticate"] == 'Bearer realm="tictactoe", error="invalid_token"'
+    assert missing.json()["error"] == {
+        "code": "unauthorized",
+        "message": "This server needs its access token: send the header Authorization: Bearer <MCP_AUTH_TOKEN>.",
+    }
+    assert TOKEN not in missing.text + wrong.text
+    assert right.status_code == 200
+
+
+async def test_the_token_guards_rest_writes_but_not_reads():
+    async with gate_client(token=TOKEN) as client:
+        assert (await client.post("/rooms")).status_code == 401
+        assert (await client.post("/rooms", headers={"Authorization": f"bearer {TOKEN}"})).status_code == 200
+        assert (await client.get("/rooms/abc")).status_code == 200
+        assert (await client.get("/health")).status_code == 200
+
+
+async def test_without_a_token_nothing_asks_for_one():
+    async with gate_client() as client:
+        assert (await client.post("/mcp")).status_code == 200
+
+
+async def test_bodies_over_the_limit_get_a_json_413():
+    async with gate_client() as client:
+        assert (await client.post("/mcp", content=b"x" * BODY_LIMIT)).json()["bytes"] == BODY_LIMIT
+        response = await client.post("/mcp", content=b"x" * (BODY_LIMIT + 1))
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_entity_too_large"
+
+
+async def test_forwarded_headers_count_only_with_trusted_proxies():
+    forwarded = {"X-Forwarded-For": "6.6.6.6, 198.51.100.7", "X-Forwarded-Proto": "https"}
+    async with gate_client() as client:
+        direct = (await client.get("/", headers=forwarded)).json()
+    async with gate_client(trusted_proxies=1) as client:
+        proxied = (await client.get("/", headers=forwarded)).json()
+    assert direct == {"client": "203.0.113.9", "scheme": "http", "bytes": 0}
+    assert proxied == {"client": "198.51.100.7", "scheme": "https", "bytes": 0}  # not the spoofable left end
