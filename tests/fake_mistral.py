@@ -47,6 +47,11 @@ def well_behaved(request: dict) -> Reply:
     return Reply(json.dumps({"message": "Fake Mistral talks back."}))
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # a load test's model calls all arrive at once; the default 5 would reset most
+
+
 class FakeMistral:
     """Answers each chat completion with the next scripted Reply, then like a well-behaved model after `delay` s."""
 
@@ -56,8 +61,7 @@ class FakeMistral:
         self.headers: list[dict] = []
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = Server(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def script(self, *replies: Reply) -> None:
@@ -82,6 +86,8 @@ class FakeMistral:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the real API: a new connection per call would cost more
+
             def do_POST(self) -> None:
                 request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 reply = fake._next(request, dict(self.headers))
