@@ -223,3 +223,16 @@ def test_a_move_on_an_old_version_is_409_stale_version(rest_client):
     assert stale.status_code == 409
     assert stale.get_json()["error"]["code"] == "stale_version"
     assert stale.get_json()["room"]["board"] == first.get_json()["board"]
+
+
+def test_a_whole_number_written_as_4_0_is_the_cell_4(rest_client):
+    room = new_room(rest_client)
+    response = rest_client.post(f"/rooms/{room['room_id']}/move", json={"position": 4.0, "expected_version": 1.0})
+    assert response.status_code == 200
+    assert response.get_json()["moves"][0] == {"mark": "X", "position": 4, "by": "you"}
+
+
+def test_a_wrong_method_says_which_are_allowed(rest_client):
+    response = rest_client.delete("/rooms")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}

@@ -25,6 +25,7 @@ from tictactoe.errors import (
     StaleVersion,
     TooManyRooms,
 )
+from tictactoe.openapi import openapi_document
 from tictactoe.service import LOCAL, GameService
 from tictactoe.views import room_markdown
 
@@ -91,6 +92,10 @@ def create_app(service: GameService) -> Flask:
     def health():
         return jsonify(status="ok", rooms=len(service.rooms), opponent=service.opponent.name)
 
+    @app.get("/openapi.json")
+    def openapi():
+        return jsonify(openapi_document())
+
     @app.post("/rooms")
     def create_room():
         body = _json_body(optional=True)
@@ -108,7 +113,8 @@ def create_app(service: GameService) -> Flask:
         body = _json_body()
         if "position" not in body:
             raise InvalidPosition('Send the cell to play, like {"position": 4} (0-8, left to right, top to bottom).')
-        turn = service.play(room_id, body["position"], client=_client(), expected_version=body.get("expected_version"))
+        position, expected_version = _whole(body["position"]), _whole(body.get("expected_version"))
+        turn = service.play(room_id, position, client=_client(), expected_version=expected_version)
         return reply(loop.run(turn).to_dict())
 
     @app.post("/rooms/<room_id>/chat")
@@ -130,7 +136,8 @@ def create_app(service: GameService) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         code = (error.name or "error").lower().replace(" ", "_")
-        return jsonify(error={"code": code, "message": error.description}), error.code
+        allow = {name: value for name, value in error.get_headers() if name == "Allow"}  # a 405 says what is allowed
+        return jsonify(error={"code": code, "message": error.description}), error.code, allow
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # a bug of ours: log it, tell the client nothing internal
@@ -144,6 +151,11 @@ def create_app(service: GameService) -> Flask:
 def _client() -> str:
     """Who is calling, for the rate limits: the address the gate resolved (through any trusted proxies)."""
     return request.remote_addr or LOCAL
+
+
+def _whole(value: object) -> object:
+    """JSON's 4.0 as the integer 4, as JSON Schema reads it; any other value as sent, for the game to judge."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _json_body(optional: bool = False) -> dict:

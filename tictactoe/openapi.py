@@ -1,0 +1,294 @@
+"""The OpenAPI 3.1 document of the REST API: every route, status, body and header rest.py and the gate answer."""
+
+from __future__ import annotations
+
+from tictactoe.engine import DIFFICULTIES
+from tictactoe.rooms import CHAT_KEPT, HUMAN, NEXT_STEP, OPPONENT
+from tictactoe.service import MESSAGE_LIMIT
+
+MARKS = [HUMAN, OPPONENT]
+CELL = {"type": "integer", "minimum": 0, "maximum": 8}
+TIME = {"type": "number", "description": "Unix seconds."}
+ROOM_ID = "^[A-Za-z0-9_-]{22}$"  # secrets.token_urlsafe(16)
+# A character that is not whitespace to Python's str.strip(), which is what the service checks (not ECMA's \S).
+NOT_BLANK = r"[^\t-\r \u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
+def _ref(name: str, kind: str = "schemas") -> dict:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def _closed(properties: dict, optional: tuple[str, ...] = (), **extra) -> dict:
+    """An object with exactly these properties, all of them required unless named in `optional`."""
+    required = [name for name in properties if name not in optional]
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False, **extra}
+
+
+def _nullable(schema: dict) -> dict:
+    return {
+        **schema,
+        "type": [schema["type"], "null"],
+        **({"enum": [*schema["enum"], None]} if "enum" in schema else {}),
+    }
+
+
+def _json(schema: dict) -> dict:
+    return {"application/json": {"schema": schema}}
+
+
+def _header(description: str) -> dict:
+    return {"description": description, "required": True, "schema": {"type": "string"}}
+
+
+def _enum(*values: str) -> dict:
+    return {"type": "string", "enum": list(values)}
+
+
+ROOM_STATE = {
+    "room_id": {"type": "string", "pattern": ROOM_ID},
+    "board": {
+        "type": "array",
+        "items": _enum(*MARKS, ""),
+        "minItems": 9,
+        "maxItems": 9,
+        "description": "Cells 0-8, left to right, top to bottom; an empty string is a free cell.",
+    },
+    "status": {**_enum(*NEXT_STEP), "description": "From your side."},
+    "turn": {**_nullable(_enum(*MARKS)), "description": "Whose move it is; null once the game is over."},
+    "your_mark": {"type": "string", "const": HUMAN},
+    "opponent": _closed(
+        {
+            "name": {"type": "string"},
+            "mark": {"type": "string", "const": OPPONENT},
+            "moves_chosen_by": _enum("engine", "mistral"),
+            "difficulty": {**_nullable(_enum(*DIFFICULTIES)), "description": "null: Mistral chooses the moves."},
+            "thinking": {"type": "boolean"},
+        }
+    ),
+    "winner": _nullable(_enum(*MARKS)),
+    "winning_line": _nullable({"type": "array", "items": CELL, "minItems": 3, "maxItems": 3}),
+    "legal_moves": {"type": "array", "items": CELL, "uniqueItems": True, "maxItems": 9},
+    "moves": {
+        "type": "array",
+        "maxItems": 9,
+        "items": _closed({"mark": _enum(*MARKS), "position": CELL, "by": _enum("you", "engine", "mistral")}),
+    },
+    "chat": {
+        "type": "array",
+        "maxItems": CHAT_KEPT,
+        "description": "Oldest first; older lines scroll away.",
+        "items": _closed({"from": _enum("you", "opponent"), "text": {"type": "string"}, "at": TIME}),
+    },
+    "next_step": {"type": "string"},
+    "version": {"type": "integer", "minimum": 0, "description": "Goes up with every move and chat line."},
+    "created_at": TIME,
+    "updated_at": TIME,
+}
+LAST_TURN = _closed(
+    {"you": CELL, "opponent": {**_nullable(CELL), "description": "null: your move ended the game."}},
+    description="What the move did; only in move replies.",
+)
+
+SCHEMAS = {
+    "RoomState": _closed(ROOM_STATE, description="A room as error bodies (and MCP's structured content) carry it."),
+    "Room": _closed(
+        {**ROOM_STATE, "last_turn": LAST_TURN, "markdown": {"type": "string", "description": "As a chat shows it."}},
+        optional=("last_turn",),
+        description="A room as REST answers it.",
+    ),
+    "Turn": {"allOf": [_ref("Room"), {"required": ["last_turn"]}], "description": "A room after a whole turn."},
+    "Error": _closed(
+        {
+            "error": _closed(
+                {
+                    "code": {
+                        "type": "string",
+                        "description": "Stable, like invalid_request, invalid_position, room_not_found, "
+                        "cell_occupied, game_over, not_your_turn, stale_version, rate_limited, too_many_rooms, "
+                        "unauthorized, origin_not_allowed, host_not_allowed, request_entity_too_large, not_found.",
+                    },
+                    "message": {"type": "string", "description": "What went wrong and what to do instead."},
+                    "retry_after": {"type": "integer", "minimum": 1, "description": "Seconds to wait; only on 429."},
+                },
+                optional=("retry_after",),
+            ),
+            "room": _ref("RoomState"),
+        },
+        optional=("room",),
+        description="Every error; `room` when it happened in one.",
+    ),
+    "Busy": {"allOf": [_ref("Error"), {"properties": {"error": {"required": ["retry_after"]}}}]},
+    "Health": _closed(
+        {
+            "status": {"type": "string", "const": "ok"},
+            "rooms": {"type": "integer", "minimum": 0},
+            "opponent": {"type": "string", "description": "Who plays O."},
+        }
+    ),
+    # Request bodies stay open: the app ignores keys it does not know.
+    "NewRoom": {
+        "type": "object",
+        "properties": {
+            "difficulty": {
+                **_nullable(_enum(*DIFFICULTIES)),
+                "description": "Omitted or null: Mistral plays if the server has a key, else the default level.",
+            }
+        },
+    },
+    "Move": {
+        "type": "object",
+        "properties": {
+            "position": {**CELL, "description": "The cell to play: 0-8, left to right, top to bottom."},
+            "expected_version": {
+                **_nullable({"type": "integer"}),
+                "description": "The `version` of the room you saw: if the room has changed since, the move is "
+                "refused (409 stale_version) rather than played on a board you never saw. Omitted or null: no check.",
+            },
+        },
+        "required": ["position"],
+    },
+    "Chat": {
+        "type": "object",
+        "properties": {"message": {"type": "string", "minLength": 1, "maxLength": MESSAGE_LIMIT, "pattern": NOT_BLANK}},
+        "required": ["message"],
+    },
+}
+
+
+def _error(description: str, schema: str = "Error", **extra) -> dict:
+    return {"description": description, "content": _json(_ref(schema)), **extra}
+
+
+RESPONSES = {
+    "400": _error("invalid_request (the body is not a JSON object, or a value is wrong) or invalid_position."),
+    "401": _error(
+        "unauthorized, only when the server sets MCP_AUTH_TOKEN: the bearer token is missing or wrong.",
+        headers={"WWW-Authenticate": _header('The scheme to use: Bearer realm="tictactoe".')},
+    ),
+    "403": _error("origin_not_allowed: the request comes from a web page on another site (its Origin header)."),
+    "404": _error("room_not_found: no room with that id (rooms expire); not_found: no such path."),
+    "409": _error(
+        "The move cannot be played now, and nothing changed: cell_occupied, game_over, not_your_turn or "
+        "stale_version. `room` shows the board."
+    ),
+    "413": _error("request_entity_too_large: the body is over 16 KiB (or, on any route, over 64 KiB)."),
+    "421": _error("host_not_allowed: the Host header names a host this server does not answer for."),
+    "429": _error(
+        "rate_limited: too many requests from you; or, creating a room, too_many_rooms: the server holds its most.",
+        "Busy",
+        headers={"Retry-After": _header("Seconds to wait, as in `retry_after`.")},
+    ),
+}
+GATE_ERRORS = (403, 413, 421)  # the gate in front of every route checks Origin, body size and Host
+POST_ERRORS = (401, 429)  # writes also need the token, if there is one, and are rate limited
+
+
+def _operation(operation_id: str, summary: str, ok: dict, *errors: int, body: dict | None = None) -> dict:
+    """One operation: its success response, the errors it can answer (the gate's on every one) and its body."""
+    if body is not None:
+        errors += POST_ERRORS
+    statuses = sorted({*errors, *GATE_ERRORS})
+    operation = {
+        "operationId": operation_id,
+        "summary": summary,
+        "responses": {**ok, **{str(status): _ref(str(status), "responses") for status in statuses}},
+    }
+    if body is not None:
+        operation["requestBody"] = body
+        operation["security"] = [{}, {"bearer": []}]  # {}: no token, unless the server sets one
+    return operation
+
+
+def _ok(description: str, schema: dict, status: str = "200", media_type: str = "application/json", **extra) -> dict:
+    return {status: {"description": description, "content": {media_type: {"schema": schema}}, **extra}}
+
+
+def _body(schema: str, required: bool = True) -> dict:
+    description = "JSON, read as such whatever the Content-Type (or without one)."
+    return {"required": required, "description": description, "content": _json(_ref(schema))}
+
+
+def _link(operation_id: str) -> dict:
+    return {"operationId": operation_id, "parameters": {"room_id": "$response.body#/room_id"}}
+
+
+NEW_ROOM = _ok(
+    "The new room; you are X and move first.",
+    _ref("Room"),
+    "201",
+    headers={"Location": _header("/rooms/{room_id}: where the room is.")},
+    links={"GetRoom": _link("getRoom"), "Move": _link("move"), "Chat": _link("chat")},
+)
+ROOM_PATH = {"parameters": [_ref("RoomId", "parameters")]}
+
+
+def openapi_document() -> dict:
+    """The document served at /openapi.json."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Tic-tac-toe",
+            "version": "0.1.0",
+            "description": "Tic-tac-toe against a trash-talking opponent: you are X and move first, and every move "
+            "answers with the opponent's reply. A room is private to whoever holds its id.",
+        },
+        "paths": {
+            "/": {
+                "get": _operation(
+                    "index", "How to connect.", _ok("The page.", {"type": "string"}, media_type="text/html")
+                )
+            },
+            "/health": {"get": _operation("health", "Liveness.", _ok("Up.", _ref("Health")))},
+            "/openapi.json": {"get": _operation("openapi", "This document.", _ok("OpenAPI 3.1.", {"type": "object"}))},
+            "/rooms": {
+                "post": _operation("createRoom", "Start a game.", NEW_ROOM, 400, body=_body("NewRoom", required=False))
+            },
+            "/rooms/{room_id}": {
+                **ROOM_PATH,
+                "get": _operation("getRoom", "The room.", _ok("The room.", _ref("Room")), 404),
+            },
+            "/rooms/{room_id}/move": {
+                **ROOM_PATH,
+                "post": _operation(
+                    "move",
+                    "Play your X; the opponent answers in the same call.",
+                    _ok("The room after your move and the opponent's reply.", _ref("Turn")),
+                    400,
+                    404,
+                    409,
+                    body=_body("Move"),
+                ),
+            },
+            "/rooms/{room_id}/chat": {
+                **ROOM_PATH,
+                "post": _operation(
+                    "chat",
+                    "Talk to the opponent, who answers in character. Chat never changes the board.",
+                    _ok("The room, the exchange at the end of `chat`.", _ref("Room")),
+                    400,
+                    404,
+                    body=_body("Chat"),
+                ),
+            },
+        },
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": RESPONSES,
+            "parameters": {
+                "RoomId": {
+                    "name": "room_id",
+                    "in": "path",
+                    "required": True,
+                    "description": "The id from creating the room (also its Location header).",
+                    "schema": {"type": "string", "pattern": ROOM_ID},
+                }
+            },
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Only when the server sets MCP_AUTH_TOKEN: that token. Otherwise none is needed.",
+                }
+            },
+        },
+    }
