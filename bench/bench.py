@@ -1,7 +1,7 @@
 """Benchmark the real server: MCP players over SSE and streamable HTTP against a slow fake Mistral, REST reads
 meanwhile, and the memory one room takes.
 
-.venv/bin/python bench/bench.py [--sse 32] [--http 32] [--latency 0.3] [--games 1] [--think 0] [--rooms 2000]
+.venv/bin/python bench/bench.py [--sse 64] [--http 16] [--latency 0.3] [--games 1] [--think 1] [--rooms 2000]
 
 Exits 1 if any call failed, any game did not finish or the engine had to step in for Mistral.
 """
@@ -367,12 +367,12 @@ def report(args: argparse.Namespace, baseline: Results, load: Results, typical: 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sse", type=int, default=32, help="SSE players (default 32)")
-    parser.add_argument("--http", type=int, default=32, help="streamable-HTTP players (default 32)")
+    parser.add_argument("--sse", type=int, default=64, help="SSE players (default 64)")
+    parser.add_argument("--http", type=int, default=16, help="streamable-HTTP players (default 16)")
     parser.add_argument("--latency", type=float, default=0.3, help="fake Mistral latency in seconds (default 0.3)")
     parser.add_argument("--games", type=int, default=1, help="games per player (default 1)")
     parser.add_argument(
-        "--think", type=float, default=0.0, help="seconds a player pauses before each call, on average (default 0)"
+        "--think", type=float, default=1.0, help="seconds a player pauses before each call, on average; 0: flat out"
     )
     parser.add_argument("--rooms", type=int, default=2000, help="rooms for the bytes-per-room figure (default 2000)")
     args = parser.parse_args(argv)

@@ -147,7 +147,8 @@ async def test_concurrent_and_retried_moves_apply_once(served):
 
 
 def test_bench_script_prints_its_figures():
-    command = [sys.executable, "bench/bench.py", "--sse", "4", "--http", "2", "--latency", "0.05", "--rooms", "200"]
+    tiny = ["--sse", "4", "--http", "2", "--latency", "0.05", "--think", "0", "--rooms", "200"]
+    command = [sys.executable, "bench/bench.py", *tiny]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     for figure in ("p50", "p95", "p99", "calls/s", "bytes per room", "games finished: 6/6 (100.0%)", "errors: 0"):
