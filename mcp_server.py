@@ -14,7 +14,7 @@ from app import service, settings
 from tictactoe.gate import Policy
 from tictactoe.logs import configure_logging
 from tictactoe.mcp_tools import build_mcp
-from tictactoe.server import RedactIds, build_asgi
+from tictactoe.server import GRACE_SECONDS, RedactIds, build_asgi
 
 log = logging.getLogger("mcp_server")
 mcp = build_mcp(service)
@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         log_level=settings.log_level,
         proxy_headers=False,  # the gate reads X-Forwarded-* from TRUSTED_PROXIES only
         log_config=None,  # keep the one-line logging configured above
+        timeout_graceful_shutdown=GRACE_SECONDS,
     )
 
 

@@ -211,3 +211,11 @@ async def test_a_move_on_an_old_version_is_a_stale_version_error(mcp):
     assert stale.is_error
     assert stale.structured_content["error"]["code"] == "stale_version"
     assert stale.structured_content["room"]["board"] == played.structured_content["board"]
+
+
+async def test_replies_carry_the_pages_paths_where_the_server_address_is_unknown(mcp):
+    result = await call(mcp, "create_room")
+    state = result.structured_content
+    assert state["links"]["play"] == f"/rooms/{state['room_id']}/view"
+    assert state["links"]["watch"].startswith("/watch/")
+    assert "Live board" not in result.content[0].text  # a path alone is no link a chat can open

@@ -29,20 +29,26 @@ def fuzzed_api():
         modes=list(schemathesis.GenerationMode), max_examples=FUZZ_EXAMPLES, deterministic=True, database="none"
     )
     client = app.test_client()
-    room_ids = [client.post("/rooms", json={"difficulty": level}).get_json()["room_id"] for level in DIFFICULTIES]
+    rooms = [client.post("/rooms", json={"difficulty": level}).get_json() for level in DIFFICULTIES]
+    real_ids = {
+        "room_id": [room["room_id"] for room in rooms],
+        "watch_id": [room["links"]["watch"].rsplit("/", 1)[1] for room in rooms],
+    }
 
-    @schema.hook.apply_to(path_regex="{room_id}")
+    @schema.hook
     def flatmap_path_parameters(context, path_parameters):
         # Made-up ids only ever find nothing: real rooms are played until they end, for the 200s and 409s.
-        if not path_parameters:  # the id is not generated here but given (by a link)
+        name = next((key for key in real_ids if key in (path_parameters or {})), None)
+        if name is None:  # no id, or it is not generated here but given (by a link)
             return st.just(path_parameters)
-        real = st.sampled_from(room_ids).map(lambda room_id: {**path_parameters, "room_id": room_id})
+        real = st.sampled_from(real_ids[name]).map(lambda value: {**path_parameters, name: value})
         return real | st.just(path_parameters)
 
     return schema
 
 
 api = fuzzed_api()
+calls = api.exclude(path_regex="/events$")  # a live stream answers for a minute: tests/test_pages.py reads them
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -65,10 +71,15 @@ def test_the_document_is_served_and_valid():
         "GET /rooms/{room_id}",
         "POST /rooms/{room_id}/move",
         "POST /rooms/{room_id}/chat",
+        "GET /rooms/{room_id}/view",
+        "GET /rooms/{room_id}/events",
+        "GET /watch/{watch_id}",
+        "GET /watch/{watch_id}/events",
+        "POST /watch/{watch_id}/move",
     ]
 
 
-@api.parametrize()
+@calls.parametrize()
 def test_every_answer_conforms_to_the_document(case):
     case.call_and_validate()
 
@@ -83,7 +94,7 @@ def test_games_that_follow_the_links_conform_to_the_document():
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    api.as_state_machine().run(settings=game)
+    calls.as_state_machine().run(settings=game)
 
 
 def test_the_gates_refusals_conform_to_the_document():

@@ -27,6 +27,7 @@ async def test_sse_clients_each_play_their_own_room(server):
         bob_room = (await bob.call_tool("create_room", {})).structured_content["room_id"]
         alice_move = (await alice.call_tool("make_move", {"position": 4})).structured_content
         assert alice_move["room_id"] == alice_room
+        assert alice_move["links"]["play"] == f"{server.url}/rooms/{alice_room}/view"
         assert alice_move["board"][4] == "X"
         assert http("GET", f"{server.url}/rooms/{bob_room}")[1]["moves"] == []
         bob_rooms = (await bob.call_tool("list_rooms", {})).structured_content["rooms"]

@@ -58,3 +58,11 @@ class RateLimited(Busy):
 
 class TooManyRooms(Busy):
     code = "too_many_rooms"
+
+
+class TooManyViewers(Busy):
+    code = "too_many_viewers"
+
+
+class WatchOnly(GameError):
+    code = "watch_only"

@@ -19,7 +19,7 @@ from pydantic import ValidationError as ArgumentError
 from tictactoe.errors import Busy, GameError, InvalidPosition, InvalidRequest, RoomNotFound, RoomRequired
 from tictactoe.rules import as_json
 from tictactoe.service import LOCAL, GameService
-from tictactoe.views import board_markdown, room_markdown
+from tictactoe.views import board_markdown, room_markdown, with_base
 
 INSTRUCTIONS = (
     "Tic-tac-toe against a trash-talking opponent. Call create_room to start (it returns a room_id), "
@@ -80,7 +80,12 @@ async def remember(ctx: Context, room_id: str) -> None:
     await ctx.set_state("current_room", room_id)
 
 
-def answer(state: dict) -> ToolResult:
+def answer(ctx: Context, state: dict) -> ToolResult:
+    """A room as a tool result, its links made absolute when the call came over HTTP."""
+    request = ctx.request_context.request if ctx.request_context is not None else None
+    base = getattr(request, "base_url", None)
+    if base is not None:
+        state = with_base(state, str(base))
     return ToolResult(content=room_markdown(state), structured_content=state)
 
 
@@ -162,7 +167,7 @@ def build_mcp(service: GameService) -> FastMCP:
     async def create_room(ctx: Context, difficulty: Difficulty = "") -> ToolResult:
         room = service.create_room(difficulty or None, client=client_of(ctx))
         await remember(ctx, room.id)
-        return answer(room.to_dict())
+        return answer(ctx, room.to_dict())
 
     @mcp.tool(annotations=PLAY)
     @refusing_game_errors
@@ -176,7 +181,7 @@ def build_mcp(service: GameService) -> FastMCP:
         room_id = await target_room(ctx, room_id)
         turn = await service.play(room_id, position, client=client_of(ctx), expected_version=expected_version or None)
         await remember(ctx, room_id)
-        return answer(turn.to_dict())
+        return answer(ctx, turn.to_dict())
 
     @mcp.tool(annotations=PLAY)
     @refusing_game_errors
@@ -189,7 +194,7 @@ def build_mcp(service: GameService) -> FastMCP:
         room_id = await target_room(ctx, room_id)
         room = await service.chat(room_id, message, client=client_of(ctx))
         await remember(ctx, room_id)
-        return answer(room.to_dict())
+        return answer(ctx, room.to_dict())
 
     @mcp.tool(annotations=READ)
     @refusing_game_errors
@@ -198,7 +203,7 @@ def build_mcp(service: GameService) -> FastMCP:
         room_id = await target_room(ctx, room_id)
         state = service.room(room_id).to_dict()
         await remember(ctx, room_id)
-        return answer(state)
+        return answer(ctx, state)
 
     @mcp.tool(annotations=READ)
     @refusing_game_errors
@@ -258,5 +263,6 @@ HELP = "\n".join(
         *(f"- `{name}`: {text}" for name, text in TOOLS.items()),
         "",
         "Pass the room_id from create_room on every call; on connections with a session it may be omitted.",
+        "Each room has a live board in the browser: `links.play` to play there, `links.watch` to share.",
     ]
 )

@@ -83,6 +83,13 @@ ROOM_STATE = {
     "version": {"type": "integer", "minimum": 0, "description": "Goes up with every move and chat line."},
     "created_at": TIME,
     "updated_at": TIME,
+    "links": _closed(
+        {
+            "play": {"type": "string", "description": "The player's live board, where one can play."},
+            "watch": {"type": "string", "description": "The same board for spectators, who cannot play."},
+        },
+        description="The room's pages: absolute URLs in replies, paths in error bodies.",
+    ),
 }
 LAST_TURN = _closed(
     {"you": CELL, "opponent": {**_nullable(CELL), "description": "null: your move ended the game."}},
@@ -165,7 +172,10 @@ RESPONSES = {
         "unauthorized, only when the server sets MCP_AUTH_TOKEN: the bearer token is missing or wrong.",
         headers={"WWW-Authenticate": _header('The scheme to use: Bearer realm="tictactoe".')},
     ),
-    "403": _error("origin_not_allowed: the request comes from a web page on another site (its Origin header)."),
+    "403": _error(
+        "origin_not_allowed: the request comes from a web page on another site (its Origin header); "
+        "watch_only: spectators cannot move."
+    ),
     "404": _error("room_not_found: no room with that id (rooms expire); not_found: no such path."),
     "409": _error(
         "The move cannot be played now, and nothing changed: cell_occupied, game_over, not_your_turn or "
@@ -175,6 +185,11 @@ RESPONSES = {
     "421": _error("host_not_allowed: the Host header names a host this server does not answer for."),
     "429": _error(
         "rate_limited: too many requests from you; or, creating a room, too_many_rooms: the server holds its most.",
+        "Busy",
+        headers={"Retry-After": _header("Seconds to wait, as in `retry_after`.")},
+    ),
+    "503": _error(
+        "too_many_viewers: the server has as many live pages open as it serves at once.",
         "Busy",
         headers={"Retry-After": _header("Seconds to wait, as in `retry_after`.")},
     ),
@@ -220,6 +235,14 @@ NEW_ROOM = _ok(
     links={"GetRoom": _link("getRoom"), "Move": _link("move"), "Chat": _link("chat")},
 )
 ROOM_PATH = {"parameters": [_ref("RoomId", "parameters")]}
+WATCH_PATH = {"parameters": [_ref("WatchId", "parameters")]}
+PAGE = {"type": "string", "description": "HTML: the board, the moves and the chat, kept live."}
+STREAM = _ok(
+    "Server-sent events, one `data:` line per change, each the room as JSON; it ends after a minute, and "
+    "browsers reconnect by themselves.",
+    {"type": "string"},
+    media_type="text/event-stream",
+)
 
 
 def openapi_document() -> dict:
@@ -270,6 +293,30 @@ def openapi_document() -> dict:
                     body=_body("Chat"),
                 ),
             },
+            "/rooms/{room_id}/view": {
+                **ROOM_PATH,
+                "get": _operation(
+                    "playPage", "The player's live board.", _ok("The page.", PAGE, media_type="text/html"), 404
+                ),
+            },
+            "/rooms/{room_id}/events": {
+                **ROOM_PATH,
+                "get": _operation("playEvents", "The room, live.", STREAM, 404, 503),
+            },
+            "/watch/{watch_id}": {
+                **WATCH_PATH,
+                "get": _operation(
+                    "watchPage", "A spectator's live board.", _ok("The page.", PAGE, media_type="text/html"), 404
+                ),
+            },
+            "/watch/{watch_id}/events": {
+                **WATCH_PATH,
+                "get": _operation("watchEvents", "The room as spectators see it (no room_id), live.", STREAM, 404, 503),
+            },
+            "/watch/{watch_id}/move": {
+                **WATCH_PATH,
+                "post": _operation("watchMove", "Refused: spectators cannot move (403 watch_only).", {}, 401, 404),
+            },
         },
         "components": {
             "schemas": SCHEMAS,
@@ -281,7 +328,14 @@ def openapi_document() -> dict:
                     "required": True,
                     "description": "The id from creating the room (also its Location header).",
                     "schema": {"type": "string", "pattern": ROOM_ID},
-                }
+                },
+                "WatchId": {
+                    "name": "watch_id",
+                    "in": "path",
+                    "required": True,
+                    "description": "From the room's links.watch: it shows the game and gives no right to play.",
+                    "schema": {"type": "string", "pattern": ROOM_ID},
+                },
             },
             "securitySchemes": {
                 "bearer": {

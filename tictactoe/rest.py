@@ -8,7 +8,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from tictactoe.errors import (
@@ -24,10 +24,13 @@ from tictactoe.errors import (
     RoomRequired,
     StaleVersion,
     TooManyRooms,
+    TooManyViewers,
+    WatchOnly,
 )
 from tictactoe.openapi import openapi_document
+from tictactoe.pages import Streams, pages
 from tictactoe.service import LOCAL, GameService
-from tictactoe.views import room_markdown
+from tictactoe.views import room_markdown, with_base
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,6 +46,8 @@ STATUS = {
     StaleVersion: 409,
     RateLimited: 429,
     TooManyRooms: 429,
+    WatchOnly: 403,
+    TooManyViewers: 503,
 }
 BODY_LIMIT = 16 * 1024  # bytes in a request body
 
@@ -72,7 +77,7 @@ class LoopThread:
 
 
 def create_app(service: GameService) -> Flask:
-    """The Flask app for `service`: the REST API, the landing page and the health check."""
+    """The Flask app for `service`: the REST API, the health check and the pages."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = BODY_LIMIT
     app.json.sort_keys = False
@@ -81,12 +86,11 @@ def create_app(service: GameService) -> Flask:
     app.extensions["tictactoe.loop"] = loop
 
     def reply(state: dict, status: int = 200):
+        state = with_base(state, request.host_url)
         return jsonify({**state, "markdown": room_markdown(state)}), status
 
-    @app.get("/")
-    def index():
-        base = request.host_url.rstrip("/")
-        return render_template("index.html", base=base, opponent=service.opponent.name)
+    streams = app.extensions["tictactoe.streams"] = Streams()
+    app.register_blueprint(pages(service, streams))
 
     @app.get("/health")
     def health():

@@ -38,6 +38,7 @@ class Room:
 
     def __init__(self, room_id: str, difficulty: str | None, opponent_name: str):
         self.id = room_id
+        self.watch_id = secrets.token_urlsafe(16)  # for spectators: shows the game, gives no right to play it
         self.difficulty = difficulty  # None: the model chooses the opponent's moves
         self.opponent_name = opponent_name
         self.board = Board()
@@ -47,6 +48,7 @@ class Room:
         self.version = 0
         self.created_at = self.updated_at = time.time()
         self.lock = threading.RLock()  # re-entrant: to_dict takes it too, also from inside a locked change
+        self.changed = threading.Condition(self.lock)  # notified on every new version, for live pages
 
     def play(self, mark: str, position: int, by: str) -> None:
         """Place `mark` at `position`, or raise the GameError that says why not."""
@@ -61,8 +63,15 @@ class Room:
         self._touch()
 
     def _touch(self) -> None:
-        self.version += 1
-        self.updated_at = time.time()
+        with self.lock:
+            self.version += 1
+            self.updated_at = time.time()
+            self.changed.notify_all()
+
+    def wait_for_change(self, version: int, timeout: float) -> bool:
+        """Wait until the room is past `version`, for at most `timeout` seconds; whether it is."""
+        with self.lock:
+            return self.changed.wait_for(lambda: self.version != version, timeout)
 
     def status(self) -> str:
         """From the human's side: your_turn, opponent_turn, won, lost or draw."""
@@ -103,6 +112,7 @@ class Room:
             "version": self.version,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "links": {"play": f"/rooms/{self.id}/view", "watch": f"/watch/{self.watch_id}"},
         }
 
 
@@ -125,6 +135,7 @@ class RoomStore:
         self.ttl = ttl
         self.capacity = capacity
         self._rooms: dict[str, Room] = {}
+        self._watched: dict[str, Room] = {}  # the same rooms by watch_id
         self._lock = threading.Lock()
         self._next_expiry = math.inf  # no room expires before this; sweeping earlier finds nothing
 
@@ -138,18 +149,26 @@ class RoomStore:
                 wait = max(1, math.ceil(min(self._next_expiry - now, self.ttl)))
                 raise TooManyRooms(f"The server holds its maximum of {self.capacity} games.", wait)
             self._rooms[room.id] = room
+            self._watched[room.watch_id] = room
             self._next_expiry = min(self._next_expiry, room.updated_at + self.ttl)
         return room
 
     def get(self, room_id: str) -> Room:
+        return self._find(self._rooms, room_id, f"No room {room_id!r}")
+
+    def watched(self, watch_id: str) -> Room:
+        """The room a spectator link names."""
+        return self._find(self._watched, watch_id, "No game to watch at this link")
+
+    def _find(self, index: dict[str, Room], key: str, missing: str) -> Room:
         with self._lock:
-            room = self._rooms.get(room_id)
+            room = index.get(key)
             if room is not None and self._expired(room, time.time()):
-                del self._rooms[room_id]
+                del self._rooms[room.id], self._watched[room.watch_id]
                 room = None
         if room is None:
             raise RoomNotFound(
-                f"No room {room_id!r}: rooms are deleted {self.ttl / 60:g} minutes after their last move or message. "
+                f"{missing}: rooms are deleted {self.ttl / 60:g} minutes after their last move or message. "
                 "Check the id, or start a new game with create_room."
             )
         return room
@@ -164,8 +183,16 @@ class RoomStore:
     def _sweep(self, now: float) -> None:
         """Delete expired rooms and note when the next one will expire. Call with `_lock` held."""
         self._rooms = {room_id: room for room_id, room in self._rooms.items() if not self._expired(room, now)}
+        self._watched = {room.watch_id: room for room in self._rooms.values()}
         idle = (room.updated_at + self.ttl for room in self._rooms.values() if not room.thinking)
         self._next_expiry = min(idle, default=math.inf)
+
+
+def spectator_view(state: dict) -> dict:
+    """A room's representation as spectators see it: everything but the id and link that let one play."""
+    shown = {key: value for key, value in state.items() if key != "room_id"}
+    shown["links"] = {"watch": state["links"]["watch"]}
+    return shown
 
 
 def attach_state(error: GameError, room: Room) -> None:

@@ -13,8 +13,10 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from tictactoe.gate import Gate, Policy
+from tictactoe.pages import EVENT_STREAMS
 
 REST_THREADS = 128  # Flask requests served at once: a REST move holds one while the opponent thinks
+GRACE_SECONDS = 2  # on stopping, open requests (live pages' streams above all) get this long to finish
 _CAPABILITIES = re.compile(r"(/rooms/|session_id=)[^/\s?&\"]+")
 
 
@@ -36,13 +38,14 @@ def build_asgi(mcp: FastMCP, flask_app: Flask, policy: Policy) -> Gate:
     async def lifespan(app):
         async with sse.lifespan(app), streamable.lifespan(app):
             yield
+        flask_app.extensions["tictactoe.streams"].close()  # live pages' streams hold threads: end them
 
     routes = Starlette(
         routes=[
             Route("/sse", sse),
             Route("/messages/{rest:path}", sse),
             Route("/mcp", streamable),
-            Mount("/", WSGIMiddleware(flask_app, workers=REST_THREADS)),
+            Mount("/", WSGIMiddleware(flask_app, workers=REST_THREADS + EVENT_STREAMS)),
         ],
         lifespan=lifespan,
     )

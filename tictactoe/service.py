@@ -62,6 +62,10 @@ class GameService:
     def room(self, room_id: str) -> Room:
         return self.rooms.get(room_id)
 
+    def watched(self, watch_id: str) -> Room:
+        """The room a spectator's link shows."""
+        return self.rooms.watched(watch_id)
+
     async def play(self, room_id: str, position: int, client: str = LOCAL, expected_version: int | None = None) -> Turn:
         """The human's move and, unless it ended the game, the opponent's reply: one whole turn.
 

@@ -36,6 +36,11 @@ def board_markdown(board: list[str], winning_line: list[int] | None) -> str:
     return text
 
 
+def with_base(state: dict, base: str) -> dict:
+    """The state with its links made absolute on `base` (the server's public URL, as the request reached it)."""
+    return {**state, "links": {name: base.rstrip("/") + path for name, path in state["links"].items()}}
+
+
 def room_markdown(state: dict) -> str:
     """A room as a chat shows it: board, whose turn, status, the latest chat and what to do next."""
     opponent = state["opponent"]
@@ -56,6 +61,9 @@ def room_markdown(state: dict) -> str:
                 f"> **{speakers[line['from']]}:** {_escaped(line['text'])}" for line in state["chat"][-CHAT_SHOWN:]
             )
         )
+    links = state.get("links", {})
+    if links.get("play", "").startswith("http"):  # absolute: the request said where this server is reached
+        parts.append(f"Live board: [play in your browser]({links['play']}) · [a link to share]({links['watch']})")
     parts.append(f"_Next:_ {state['next_step']}")
     return "\n\n".join(parts)
 

@@ -1,0 +1,144 @@
+// The live board: renders the room, keeps it current from the server's event stream, and lets the player play.
+"use strict";
+
+const page = document.getElementById("room");
+const mode = page.dataset.mode; // "play": the player's page; "watch": a spectator's
+const urls = JSON.parse(document.getElementById("urls").textContent);
+const cells = [...document.querySelectorAll(".cell")];
+const OFFLINE_AFTER_MS = 1500; // a stream that ends on schedule reconnects within a second: not worth a warning
+const RETRY_MS = 3000; // after a refused stream (too many live pages), try again this much later
+let state = JSON.parse(document.getElementById("state").textContent);
+
+function headline(room) {
+  const name = room.opponent.name;
+  const watching = mode === "watch";
+  return {
+    your_turn: watching ? "X to move" : "Your turn: you are X",
+    opponent_turn: `${name} is thinking…`,
+    won: watching ? "X won!" : "You won! 🎉",
+    lost: `${name} won.`,
+    draw: "It's a draw.",
+  }[room.status];
+}
+
+function render(room) {
+  const winning = new Set(room.winning_line || []);
+  cells.forEach((cell, index) => {
+    const mark = room.board[index];
+    cell.dataset.mark = mark;
+    if (mark) {
+      cell.textContent = mark;
+    } else {
+      const hint = document.createElement("span");
+      hint.className = "hint";
+      hint.textContent = index;
+      cell.replaceChildren(hint);
+    }
+    cell.classList.toggle("win", winning.has(index));
+    cell.setAttribute("aria-label", `Cell ${index}: ${mark || "empty"}${winning.has(index) ? ", winning line" : ""}`);
+  });
+  const status = document.getElementById("status");
+  status.textContent = headline(room);
+  status.classList.toggle("thinking", room.opponent.thinking);
+  const level = room.opponent.difficulty;
+  document.getElementById("level").textContent = level ? `engine, ${level}` : "Mistral chooses its moves";
+  document.getElementById("moves").replaceChildren(
+    ...room.moves.map((move) => item(`${move.mark} on ${move.position}`, move.by === "you" ? "" : ` (${move.by})`)),
+  );
+  const speakers = { you: mode === "play" ? "You" : "Player", opponent: room.opponent.name };
+  const chat = document.getElementById("chat");
+  chat.replaceChildren(...room.chat.map((line) => item(`${speakers[line.from]}: `, line.text, true)));
+  chat.scrollTop = chat.scrollHeight;
+}
+
+function item(first, rest, bold = false) {
+  const li = document.createElement("li");
+  const head = document.createElement(bold ? "strong" : "span");
+  head.textContent = first;
+  li.append(head, rest);
+  return li;
+}
+
+function update(room) {
+  if (room.version >= state.version) {
+    state = { ...state, ...room };
+    render(state);
+  }
+}
+
+function notice(text) {
+  document.getElementById("notice").textContent = text;
+}
+
+async function play(position) {
+  notice("");
+  const { ok, body } = await send("POST", urls.move, { position });
+  if (ok) {
+    update(body);
+  } else {
+    notice(body.error.message);
+    if (body.room) update(body.room);
+  }
+}
+
+cells.forEach((cell, index) => {
+  cell.addEventListener("click", () => play(index));
+  cell.addEventListener("keydown", (event) => {
+    // Arrow keys move between cells, as in any grid; Enter and Space play, as buttons do.
+    const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -3, ArrowDown: 3 }[event.key];
+    if (step !== undefined && cells[index + step]) {
+      event.preventDefault();
+      cells[index + step].focus();
+    }
+  });
+});
+
+const say = document.getElementById("say");
+if (say) {
+  say.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const input = document.getElementById("message");
+    notice("");
+    const { ok, body } = await send("POST", urls.chat, { message: input.value });
+    if (ok) {
+      input.value = "";
+      update(body);
+    } else {
+      notice(body.error.message);
+    }
+  });
+}
+
+let offlineTimer;
+function setOnline(online) {
+  clearTimeout(offlineTimer);
+  const badge = document.getElementById("connection");
+  badge.textContent = online ? "live" : "offline: reconnecting…";
+  badge.className = `badge ${online ? "live" : "offline"}`;
+}
+
+let source;
+function connect() {
+  source = new EventSource(urls.events);
+  source.onopen = () => setOnline(true);
+  source.onmessage = (event) => {
+    setOnline(true);
+    update(JSON.parse(event.data));
+  };
+  source.onerror = () => {
+    clearTimeout(offlineTimer);
+    offlineTimer = setTimeout(() => setOnline(false), OFFLINE_AFTER_MS);
+    if (source.readyState === EventSource.CLOSED) {
+      source.close();
+      setTimeout(connect, RETRY_MS);
+    }
+  };
+}
+
+window.addEventListener("offline", () => setOnline(false));
+window.addEventListener("online", () => {
+  if (source.readyState === EventSource.OPEN) setOnline(true); // else onopen will say so
+});
+render(state);
+connect();
+if (mode === "play") rememberGame(state);
