@@ -69,6 +69,8 @@ def test_the_document_is_served_and_valid():
         "GET /openapi.json",
         "POST /rooms",
         "GET /rooms/{room_id}",
+        "POST /rooms/{room_id}/join",
+        "POST /rooms/{room_id}/leave",
         "POST /rooms/{room_id}/move",
         "POST /rooms/{room_id}/chat",
         "GET /rooms/{room_id}/view",

@@ -66,3 +66,11 @@ class TooManyViewers(Busy):
 
 class WatchOnly(GameError):
     code = "watch_only"
+
+
+class RoomFull(GameError):
+    code = "room_full"
+
+
+class SeatRequired(GameError):
+    code = "seat_required"

@@ -2,116 +2,56 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastmcp import Context, FastMCP
 from fastmcp.exceptions import ValidationError
 from fastmcp.server.middleware import Middleware
 from fastmcp.tools import ToolResult
 from key_value.aio.stores.memory import MemoryStore
-from mcp.types import ToolAnnotations
-from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 from pydantic import ValidationError as ArgumentError
 
-from tictactoe.errors import Busy, GameError, InvalidPosition, InvalidRequest, RoomNotFound, RoomRequired
+from tictactoe.errors import GameError, InvalidPosition, InvalidRequest, RoomNotFound, RoomRequired
+from tictactoe.mcp_common import (
+    PLAY,
+    READ,
+    RoomId,
+    answer,
+    client_of,
+    has_session,
+    refusal,
+    refusing_game_errors,
+    remember,
+    target_room,
+)
+from tictactoe.mcp_people import Name, PlayerToken, add_people_tools, listener_for, remember_seat, seat_token
 from tictactoe.rules import as_json
-from tictactoe.service import LOCAL, GameService
-from tictactoe.views import board_markdown, room_markdown, with_base
+from tictactoe.service import GameService
+from tictactoe.views import board_markdown
 
 INSTRUCTIONS = (
     "Tic-tac-toe against a trash-talking opponent. Call create_room to start (it returns a room_id), "
     "then make_move with a position 0-8 (left to right, top to bottom): one call plays your move and the "
-    "opponent's reply. Show the user the Markdown board you get back. Pass room_id on every call when you have it."
+    "opponent's reply. Show the user the Markdown board you get back. Pass room_id on every call when you have it. "
+    "To play another person: enter_queue (a stranger), or create_room with opponent 'human' and share the room_id "
+    "(they call join_room); then make_move on your turn and wait_for_turn for theirs."
 )
-ROOMS_REMEMBERED = 50  # per connection, for list_rooms
 STATE_ENTRIES = 20_000  # session-state entries (two per connection); the least recently used go first
 CREATE_ROOM = "Start a new tic-tac-toe game; the user is X and moves first. Returns the room_id to pass to later calls."
 
-RoomId = Annotated[
-    str,
-    Field(max_length=64, description="The room's id from create_room. Omit to use this connection's current room."),
-]
 Difficulty = Annotated[
     str, Field(max_length=16, description="easy, medium or hard: the built-in engine plays. Omit for the default.")
+]
+Opponent = Annotated[
+    Literal["ai", "human"],
+    Field(description='"ai" (default): play the opponent. "human": a room for two people; share its room_id.'),
 ]
 Position = Annotated[int, Field(ge=0, le=8, description="Cell 0-8: 0 1 2 top row, 3 4 5 middle, 6 7 8 bottom.")]
 ExpectedVersion = Annotated[
     int,
     Field(ge=0, description="The room's version you chose the move on; the move is refused if it changed. 0: any."),
 ]
-PLAY = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False)
-READ = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
-
-
-def has_session(ctx: Context) -> bool:
-    """Whether calls on this connection share a session (SSE, stdio and handshake-era HTTP do)."""
-    request = ctx.request_context
-    return request is not None and request.protocol_version not in MODERN_PROTOCOL_VERSIONS
-
-
-def client_of(ctx: Context) -> str:
-    """Who is calling, for the rate limits: the HTTP client's address as the gate resolved it, else local."""
-    request = ctx.request_context.request if ctx.request_context is not None else None
-    client = getattr(request, "client", None)
-    return client.host if client is not None else LOCAL
-
-
-async def target_room(ctx: Context, room_id: str) -> str:
-    """The room a call is about: the one named, else this connection's current room."""
-    if room_id:
-        return room_id
-    if not has_session(ctx):
-        raise RoomRequired("This connection keeps no session between calls, so pass room_id (create_room returned it).")
-    current = await ctx.get_state("current_room")
-    if not current:
-        raise RoomRequired("There is no current room on this connection: call create_room first, or pass room_id.")
-    return current
-
-
-async def remember(ctx: Context, room_id: str) -> None:
-    """Make `room_id` this connection's current room and list it in list_rooms."""
-    if not has_session(ctx):
-        return
-    known = [r for r in await ctx.get_state("rooms") or [] if r != room_id]
-    await ctx.set_state("rooms", [room_id, *known][:ROOMS_REMEMBERED])
-    await ctx.set_state("current_room", room_id)
-
-
-def answer(ctx: Context, state: dict) -> ToolResult:
-    """A room as a tool result, its links made absolute when the call came over HTTP."""
-    request = ctx.request_context.request if ctx.request_context is not None else None
-    base = getattr(request, "base_url", None)
-    if base is not None:
-        state = with_base(state, str(base))
-    return ToolResult(content=room_markdown(state), structured_content=state)
-
-
-def refusal(error: GameError) -> ToolResult:
-    """A tool error the model can act on: the code, what to do, and the board where there is one."""
-    text = f"Error ({error.code}): {error.message}"
-    data: dict = {"error": {"code": error.code, "message": error.message}}
-    if isinstance(error, Busy):
-        data["error"]["retry_after"] = error.retry_after
-    if error.room is not None:
-        text += "\n\n" + board_markdown(error.room["board"], error.room["winning_line"])
-        data["room"] = error.room
-    return ToolResult(content=text, structured_content=data, is_error=True)
-
-
-def refusing_game_errors(tool: Callable[..., Awaitable[ToolResult]]) -> Callable[..., Awaitable[ToolResult]]:
-    """Turn a GameError raised by `tool` into an isError result instead of a logged exception."""
-
-    @functools.wraps(tool)
-    async def wrapper(*args, **kwargs) -> ToolResult:
-        try:
-            return await tool(*args, **kwargs)
-        except GameError as error:
-            return refusal(error)
-
-    return wrapper
 
 
 class ArgumentErrors(Middleware):
@@ -164,7 +104,13 @@ def build_mcp(service: GameService) -> FastMCP:
 
     @mcp.tool(annotations=PLAY, description=f"{CREATE_ROOM}\n\n{retention}")
     @refusing_game_errors
-    async def create_room(ctx: Context, difficulty: Difficulty = "") -> ToolResult:
+    async def create_room(
+        ctx: Context, difficulty: Difficulty = "", opponent: Opponent = "ai", name: Name = ""
+    ) -> ToolResult:
+        if opponent == "human":
+            seated = service.people.open_room(name, client_of(ctx), listener_for(ctx))
+            await remember_seat(ctx, service, seated.room.id, seated.seat.token)
+            return answer(ctx, seated.to_dict())
         room = service.create_room(difficulty or None, client=client_of(ctx))
         await remember(ctx, room.id)
         return answer(ctx, room.to_dict())
@@ -172,15 +118,22 @@ def build_mcp(service: GameService) -> FastMCP:
     @mcp.tool(annotations=PLAY)
     @refusing_game_errors
     async def make_move(
-        ctx: Context, position: Position, room_id: RoomId = "", expected_version: ExpectedVersion = 0
+        ctx: Context,
+        position: Position,
+        room_id: RoomId = "",
+        expected_version: ExpectedVersion = 0,
+        player_token: PlayerToken = "",
     ) -> ToolResult:
-        """Play the user's X at `position`; the opponent replies in the same call, with a line of trash talk.
+        """Play the user's mark at `position`; against the opponent, it replies in the same call with a line of
+        trash talk; against a person, they are told at once.
 
         Returns the new board, whose turn it is, the status and the legal moves.
         """
-        room_id = await target_room(ctx, room_id)
-        turn = await service.play(room_id, position, client=client_of(ctx), expected_version=expected_version or None)
-        await remember(ctx, room_id)
+        room = service.room(await target_room(ctx, room_id))
+        token = await seat_token(ctx, service, room, player_token)
+        version = expected_version or None
+        turn = await service.play(room.id, position, client=client_of(ctx), expected_version=version, token=token)
+        await remember(ctx, room.id)
         return answer(ctx, turn.to_dict())
 
     @mcp.tool(annotations=PLAY)
@@ -189,21 +142,29 @@ def build_mcp(service: GameService) -> FastMCP:
         ctx: Context,
         message: Annotated[str, Field(description="What the user says to the opponent (1-500 characters).")],
         room_id: RoomId = "",
+        player_token: PlayerToken = "",
     ) -> ToolResult:
-        """Say something to the opponent, who answers in character. Chat never changes the board."""
-        room_id = await target_room(ctx, room_id)
-        room = await service.chat(room_id, message, client=client_of(ctx))
-        await remember(ctx, room_id)
-        return answer(ctx, room.to_dict())
+        """Say something to the opponent, who answers in character, or to the other player, who is told at once.
+
+        Chat never changes the board.
+        """
+        room = service.room(await target_room(ctx, room_id))
+        token = await seat_token(ctx, service, room, player_token)
+        seen = await service.chat(room.id, message, client=client_of(ctx), token=token)
+        await remember(ctx, room.id)
+        return answer(ctx, seen.to_dict())
 
     @mcp.tool(annotations=READ)
     @refusing_game_errors
-    async def get_room_state(ctx: Context, room_id: RoomId = "") -> ToolResult:
+    async def get_room_state(ctx: Context, room_id: RoomId = "", player_token: PlayerToken = "") -> ToolResult:
         """Show a room: the board, whose turn, the status, the legal moves and the latest chat."""
-        room_id = await target_room(ctx, room_id)
-        state = service.room(room_id).to_dict()
-        await remember(ctx, room_id)
-        return answer(ctx, state)
+        room = service.room(await target_room(ctx, room_id))
+        await remember(ctx, room.id)
+        if not room.two_people:
+            return answer(ctx, room.to_dict())
+        token = await seat_token(ctx, service, room, player_token)
+        mark = room.seat_of(token).mark if token else None  # no seat: a spectator
+        return answer(ctx, room.to_dict(mark))
 
     @mcp.tool(annotations=READ)
     @refusing_game_errors
@@ -236,6 +197,8 @@ def build_mcp(service: GameService) -> FastMCP:
         text = "\n".join(lines) if lines else "No rooms yet on this connection: call create_room to start one."
         return ToolResult(content=text, structured_content={"rooms": summaries, "current_room": current})
 
+    add_people_tools(mcp, service)
+
     @mcp.tool(annotations=READ)
     async def get_help() -> ToolResult:
         """How to play: the tools, the board numbering and the rules."""
@@ -250,13 +213,19 @@ TOOLS = {
     "send_chat": "Talk to the opponent.",
     "get_room_state": "Show the board, whose turn and the chat.",
     "list_rooms": "Your rooms on this connection.",
+    "enter_queue": "Be paired with a stranger (the first two waiting play each other).",
+    "leave_queue": "Stop waiting for a partner.",
+    "join_room": "Take the free seat in a room made for two people.",
+    "wait_for_turn": "Wait (up to 120 s) until it is your turn, the game ends, or the other player speaks or leaves.",
+    "leave_chat": "Leave a game between two people (an unfinished game is lost by forfeit).",
     "get_help": "This help.",
 }
 HELP = "\n".join(
     [
         "**Tic-tac-toe help**",
         "",
-        "You are X and move first; the opponent is O. Three in a row wins.",
+        "Against the opponent you are X and move first; between two people, X and O are drawn by lot and X moves "
+        "first. Three in a row wins.",
         "",
         board_markdown([""] * 9, None),
         "",

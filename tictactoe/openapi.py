@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from tictactoe.engine import DIFFICULTIES
-from tictactoe.rooms import CHAT_KEPT, HUMAN, NEXT_STEP, OPPONENT
+from tictactoe.people import NAME_LIMIT
+from tictactoe.rooms import CHAT_KEPT, NEXT_STEP, NEXT_STEP_PEOPLE
 from tictactoe.service import MESSAGE_LIMIT
 
-MARKS = [HUMAN, OPPONENT]
+MARKS = ["X", "O"]
+NAME = {"type": "string", "maxLength": NAME_LIMIT, "description": "The name the other player sees."}
+TOKEN = {"type": "string", "description": "Your seat's player_token, in a room for two people."}
 CELL = {"type": "integer", "minimum": 0, "maximum": 8}
 TIME = {"type": "number", "description": "Unix seconds."}
 ROOM_ID = "^[A-Za-z0-9_-]{22}$"  # secrets.token_urlsafe(16)
@@ -53,31 +56,37 @@ ROOM_STATE = {
         "maxItems": 9,
         "description": "Cells 0-8, left to right, top to bottom; an empty string is a free cell.",
     },
-    "status": {**_enum(*NEXT_STEP), "description": "From your side."},
+    "status": {
+        **_enum(*dict.fromkeys([*NEXT_STEP, *NEXT_STEP_PEOPLE])),
+        "description": "From your side; watching, finished (and waiting_for_opponent) for someone with no seat.",
+    },
     "turn": {**_nullable(_enum(*MARKS)), "description": "Whose move it is; null once the game is over."},
-    "your_mark": {"type": "string", "const": HUMAN},
+    "your_mark": {**_nullable(_enum(*MARKS)), "description": "null: you hold no seat in this room for two."},
     "opponent": _closed(
         {
-            "name": {"type": "string"},
-            "mark": {"type": "string", "const": OPPONENT},
-            "moves_chosen_by": _enum("engine", "mistral"),
+            "name": {**_nullable({"type": "string"}), "description": "null: nobody has taken that seat yet."},
+            "mark": _enum(*MARKS),
+            "moves_chosen_by": {**_enum("engine", "mistral", "human"), "description": "human: another person."},
             "difficulty": {**_nullable(_enum(*DIFFICULTIES)), "description": "null: Mistral chooses the moves."},
             "thinking": {"type": "boolean"},
         }
     ),
     "winner": _nullable(_enum(*MARKS)),
+    "forfeited_by": {**_nullable(_enum(*MARKS)), "description": "The mark of a person who left an unfinished game."},
     "winning_line": _nullable({"type": "array", "items": CELL, "minItems": 3, "maxItems": 3}),
     "legal_moves": {"type": "array", "items": CELL, "uniqueItems": True, "maxItems": 9},
     "moves": {
         "type": "array",
         "maxItems": 9,
-        "items": _closed({"mark": _enum(*MARKS), "position": CELL, "by": _enum("you", "engine", "mistral")}),
+        "items": _closed(
+            {"mark": _enum(*MARKS), "position": CELL, "by": _enum("you", "opponent", "engine", "mistral", "human")}
+        ),
     },
     "chat": {
         "type": "array",
         "maxItems": CHAT_KEPT,
         "description": "Oldest first; older lines scroll away.",
-        "items": _closed({"from": _enum("you", "opponent"), "text": {"type": "string"}, "at": TIME}),
+        "items": _closed({"from": _enum("you", "opponent", *MARKS), "text": {"type": "string"}, "at": TIME}),
     },
     "next_step": {"type": "string"},
     "version": {"type": "integer", "minimum": 0, "description": "Goes up with every move and chat line."},
@@ -99,8 +108,13 @@ LAST_TURN = _closed(
 SCHEMAS = {
     "RoomState": _closed(ROOM_STATE, description="A room as error bodies (and MCP's structured content) carry it."),
     "Room": _closed(
-        {**ROOM_STATE, "last_turn": LAST_TURN, "markdown": {"type": "string", "description": "As a chat shows it."}},
-        optional=("last_turn",),
+        {
+            **ROOM_STATE,
+            "last_turn": LAST_TURN,
+            "markdown": {"type": "string", "description": "As a chat shows it."},
+            "player_token": {**TOKEN, "description": "Your seat's token: only when you take a seat. Keep it secret."},
+        },
+        optional=("last_turn", "player_token"),
         description="A room as REST answers it.",
     ),
     "Turn": {"allOf": [_ref("Room"), {"required": ["last_turn"]}], "description": "A room after a whole turn."},
@@ -139,9 +153,16 @@ SCHEMAS = {
             "difficulty": {
                 **_nullable(_enum(*DIFFICULTIES)),
                 "description": "Omitted or null: Mistral plays if the server has a key, else the default level.",
-            }
+            },
+            "opponent": {
+                **_enum("ai", "human"),
+                "description": "ai (the default): play the opponent. human: a room for two people; you take a seat.",
+            },
+            "name": NAME,
         },
     },
+    "Join": {"type": "object", "properties": {"name": NAME}},
+    "Leave": {"type": "object", "properties": {"player_token": TOKEN}, "required": ["player_token"]},
     "Move": {
         "type": "object",
         "properties": {
@@ -151,12 +172,16 @@ SCHEMAS = {
                 "description": "The `version` of the room you saw: if the room has changed since, the move is "
                 "refused (409 stale_version) rather than played on a board you never saw. Omitted or null: no check.",
             },
+            "player_token": TOKEN,
         },
         "required": ["position"],
     },
     "Chat": {
         "type": "object",
-        "properties": {"message": {"type": "string", "minLength": 1, "maxLength": MESSAGE_LIMIT, "pattern": NOT_BLANK}},
+        "properties": {
+            "message": {"type": "string", "minLength": 1, "maxLength": MESSAGE_LIMIT, "pattern": NOT_BLANK},
+            "player_token": TOKEN,
+        },
         "required": ["message"],
     },
 }
@@ -174,12 +199,12 @@ RESPONSES = {
     ),
     "403": _error(
         "origin_not_allowed: the request comes from a web page on another site (its Origin header); "
-        "watch_only: spectators cannot move."
+        "watch_only: spectators cannot move; seat_required: in a room for two, no seat matches the player_token."
     ),
     "404": _error("room_not_found: no room with that id (rooms expire); not_found: no such path."),
     "409": _error(
         "The move cannot be played now, and nothing changed: cell_occupied, game_over, not_your_turn or "
-        "stale_version. `room` shows the board."
+        "stale_version (`room` shows the board); or room_full: both seats are taken."
     ),
     "413": _error("request_entity_too_large: the body is over 16 KiB (or, on any route, over 64 KiB)."),
     "421": _error("host_not_allowed: the Host header names a host this server does not answer for."),
@@ -268,7 +293,41 @@ def openapi_document() -> dict:
             },
             "/rooms/{room_id}": {
                 **ROOM_PATH,
-                "get": _operation("getRoom", "The room.", _ok("The room.", _ref("Room")), 404),
+                "get": {
+                    **_operation("getRoom", "The room.", _ok("The room.", _ref("Room")), 404),
+                    "parameters": [
+                        {
+                            "name": "X-Player-Token",
+                            "in": "header",
+                            "required": False,
+                            "description": "In a room for two: your seat's token, to see the room from your side.",
+                            "schema": TOKEN,
+                        }
+                    ],
+                },
+            },
+            "/rooms/{room_id}/join": {
+                **ROOM_PATH,
+                "post": _operation(
+                    "join",
+                    "Take the free seat in a room for two people.",
+                    _ok("The room from your seat, with your player_token.", _ref("Room")),
+                    400,
+                    404,
+                    409,
+                    body=_body("Join", required=False),
+                ),
+            },
+            "/rooms/{room_id}/leave": {
+                **ROOM_PATH,
+                "post": _operation(
+                    "leave",
+                    "Leave a room for two people: an unfinished game is yours lost, by forfeit.",
+                    _ok("The room from your seat.", _ref("Room")),
+                    400,
+                    404,
+                    body=_body("Leave"),
+                ),
             },
             "/rooms/{room_id}/move": {
                 **ROOM_PATH,

@@ -20,8 +20,10 @@ from tictactoe.errors import (
     InvalidRequest,
     NotYourTurn,
     RateLimited,
+    RoomFull,
     RoomNotFound,
     RoomRequired,
+    SeatRequired,
     StaleVersion,
     TooManyRooms,
     TooManyViewers,
@@ -29,7 +31,10 @@ from tictactoe.errors import (
 )
 from tictactoe.openapi import openapi_document
 from tictactoe.pages import Streams, pages
-from tictactoe.service import LOCAL, GameService
+from tictactoe.people import valid_name
+from tictactoe.rooms import Room
+from tictactoe.rules import as_json
+from tictactoe.service import LOCAL, GameService, check_difficulty
 from tictactoe.views import room_markdown, with_base
 
 log = logging.getLogger(__name__)
@@ -43,6 +48,8 @@ STATUS = {
     CellOccupied: 409,
     GameOver: 409,
     NotYourTurn: 409,
+    RoomFull: 409,
+    SeatRequired: 403,
     StaleVersion: 409,
     RateLimited: 429,
     TooManyRooms: 429,
@@ -103,14 +110,33 @@ def create_app(service: GameService) -> Flask:
     @app.post("/rooms")
     def create_room():
         body = _json_body(optional=True)
-        room = service.create_room(body.get("difficulty"), client=_client())
-        response, status = reply(room.to_dict(), 201)
+        opponent, name = body.get("opponent", "ai"), valid_name(body.get("name", ""))
+        if opponent == "human":
+            check_difficulty(body.get("difficulty"))  # refused if wrong, though a room for two has no engine
+            seated = service.people.open_room(name, _client())
+            room, state = seated.room, seated.to_dict()
+        elif opponent == "ai":
+            room = service.create_room(body.get("difficulty"), client=_client())
+            state = room.to_dict()
+        else:
+            raise InvalidRequest(f'opponent must be "ai" or "human", got {as_json(opponent)}.')
+        response, status = reply(state, 201)
         response.headers["Location"] = f"/rooms/{room.id}"
         return response, status
 
     @app.get("/rooms/<room_id>")
     def get_room(room_id: str):
-        return reply(service.room(room_id).to_dict())
+        return reply(seen_by(service.room(room_id), request.headers.get("X-Player-Token")))
+
+    @app.post("/rooms/<room_id>/join")
+    def join(room_id: str):
+        body = _json_body(optional=True)
+        return reply(service.people.join(room_id, body.get("name", "")).to_dict())
+
+    @app.post("/rooms/<room_id>/leave")
+    def leave(room_id: str):
+        seated = service.people.leave(room_id, _token(_json_body()))
+        return reply(seated.room.to_dict(seated.seat.mark))
 
     @app.post("/rooms/<room_id>/move")
     def move(room_id: str):
@@ -118,13 +144,15 @@ def create_app(service: GameService) -> Flask:
         if "position" not in body:
             raise InvalidPosition('Send the cell to play, like {"position": 4} (0-8, left to right, top to bottom).')
         position, expected_version = _whole(body["position"]), _whole(body.get("expected_version"))
-        turn = service.play(room_id, position, client=_client(), expected_version=expected_version)
+        token = _token(body)
+        turn = service.play(room_id, position, client=_client(), expected_version=expected_version, token=token)
         return reply(loop.run(turn).to_dict())
 
     @app.post("/rooms/<room_id>/chat")
     def chat(room_id: str):
         body = _json_body()
-        return reply(loop.run(service.chat(room_id, body.get("message"), client=_client())).to_dict())
+        said = service.chat(room_id, body.get("message"), client=_client(), token=_token(body))
+        return reply(loop.run(said).to_dict())
 
     @app.errorhandler(GameError)
     def game_error(error: GameError):
@@ -150,6 +178,21 @@ def create_app(service: GameService) -> Flask:
         return jsonify(error={"code": "internal_error", "message": "Something went wrong on our side."}), 500
 
     return app
+
+
+def seen_by(room: Room, token: str | None) -> dict:
+    """A room as the holder of `token` sees it: in a room for two people, without a seat, as a spectator."""
+    if not room.two_people:
+        return room.to_dict()
+    return room.to_dict(room.seat_of(token).mark if token else None)
+
+
+def _token(body: dict) -> str | None:
+    """The body's player_token: absent, or a string (checked even in a game against the opponent, which needs none)."""
+    token = body.get("player_token")
+    if token is not None and not isinstance(token, str):
+        raise InvalidRequest(f"player_token must be a string, got {as_json(token)}.")
+    return token
 
 
 def _client() -> str:

@@ -1,18 +1,22 @@
-"""Rooms: one game each against the opponent, kept in a thread-safe store under unguessable ids."""
+"""Rooms: one game each, against the opponent or between two people, in a thread-safe store under unguessable ids."""
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 import math
+import random
 import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from tictactoe.errors import GameError, NotYourTurn, RoomNotFound, TooManyRooms
-from tictactoe.rules import Board, O, X
+from tictactoe.errors import GameError, GameOver, NotYourTurn, RoomFull, RoomNotFound, SeatRequired, TooManyRooms
+from tictactoe.rules import Board, O, X, other
 
-HUMAN, OPPONENT = X, O
+HUMAN, OPPONENT = X, O  # in a game against the opponent
 CHAT_KEPT = 50  # chat lines a room remembers; older ones scroll away
 
 
@@ -20,24 +24,39 @@ CHAT_KEPT = 50  # chat lines a room remembers; older ones scroll away
 class Move:
     mark: str
     position: int
-    by: str  # "you", "engine" or "mistral"
+    by: str  # "human", "engine" or "mistral"
 
 
 @dataclass(frozen=True)
 class ChatLine:
-    sender: str  # "you" or "opponent"
+    sender: str  # the speaker's mark
     text: str
     at: float
 
 
+@dataclass
+class Seat:
+    """A person's place in a two-person room: their mark, the secret token that proves it, and their name."""
+
+    mark: str
+    token: str
+    name: str
+    listener: Callable[[str, dict], None] | None = None  # reaches them at once (their MCP session), if it can
+    holder: object | None = None  # the connection they last used, to tell when it closes for good
+    left: bool = False
+
+
 class Room:
-    """A game of a human (X, moves first) against the opponent (O).
+    """A game of a human (X, moves first) against the opponent (O), or of two people, each holding a seat.
 
     Mutate only while holding `lock`; the opponent's thinking happens outside it, flagged by `thinking`.
     """
 
-    def __init__(self, room_id: str, difficulty: str | None, opponent_name: str):
+    def __init__(self, room_id: str, difficulty: str | None, opponent_name: str, two_people: bool = False):
         self.id = room_id
+        self.two_people = two_people
+        self.seats: dict[str, Seat] = {}  # by mark, in a two-person room
+        self.forfeited_by: str | None = None  # the mark of a person who left an unfinished game
         self.watch_id = secrets.token_urlsafe(16)  # for spectators: shows the game, gives no right to play it
         self.difficulty = difficulty  # None: the model chooses the opponent's moves
         self.opponent_name = opponent_name
@@ -49,14 +68,57 @@ class Room:
         self.created_at = self.updated_at = time.time()
         self.lock = threading.RLock()  # re-entrant: to_dict takes it too, also from inside a locked change
         self.changed = threading.Condition(self.lock)  # notified on every new version, for live pages
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()  # async callers waiting
 
     def play(self, mark: str, position: int, by: str) -> None:
         """Place `mark` at `position`, or raise the GameError that says why not."""
+        if self.forfeited_by is not None:
+            raise GameOver("The game is over: a player left. Start a new one with create_room.")
         if not self.board.is_over() and self.board.turn != mark:
+            if self.two_people:
+                raise NotYourTurn("It is the other player's turn: wait for their move (wait_for_turn).")
             raise NotYourTurn(f"{self.opponent_name} is still thinking. Check the room again in a moment.")
         self.board = self.board.push(position)
         self.moves.append(Move(mark, position, by))
         self._touch()
+
+    def is_over(self) -> bool:
+        return self.forfeited_by is not None or self.board.is_over()
+
+    def take_seat(self, name: str, rng: random.Random) -> Seat:
+        """The free seat (X or O, by lot when both are free) for a person called `name`."""
+        with self.lock:
+            free = [mark for mark in (X, O) if mark not in self.seats]
+            if not free:
+                raise RoomFull("Both seats in this room are taken. You can watch it, or start a game with create_room.")
+            mark = rng.choice(free)
+            seat = self.seats[mark] = Seat(mark, secrets.token_urlsafe(16), name or f"Player {mark}")
+            self._touch()
+            return seat
+
+    def seat_of(self, token: str | None) -> Seat:
+        """The seat `token` proves, or SeatRequired."""
+        for seat in self.seats.values():
+            if isinstance(token, str) and token and hmac.compare_digest(seat.token.encode(), token.encode()):
+                return seat
+        raise SeatRequired(
+            "This game is between two people and you hold no seat in it: join_room takes a free seat, "
+            "and its player_token goes with every later call."
+        )
+
+    def leave(self, mark: str) -> None:
+        """The person at `mark` leaves: an unfinished game is theirs lost, by forfeit."""
+        with self.lock:
+            self.seats[mark].left = True
+            if not self.is_over() and len(self.seats) == 2:
+                self.forfeited_by = mark
+            self._touch()
+
+    def tell(self, mark: str, event: str, data: dict) -> None:
+        """Let the person at `mark` know of `event` at once, if they can be reached."""
+        seat = self.seats.get(mark)
+        if seat is not None and seat.listener is not None and not seat.left:
+            seat.listener(event, data)
 
     def say(self, sender: str, text: str) -> None:
         self.chat.append(ChatLine(sender, text, time.time()))
@@ -67,53 +129,98 @@ class Room:
             self.version += 1
             self.updated_at = time.time()
             self.changed.notify_all()
+            for loop, event in self._waiters:
+                if not loop.is_closed():
+                    loop.call_soon_threadsafe(event.set)
+
+    async def changed_since(self, version: int, timeout: float) -> bool:
+        """Wait, without blocking the event loop, until the room is past `version` or `timeout` s pass."""
+        waiter = (asyncio.get_running_loop(), asyncio.Event())
+        with self.lock:
+            if self.version != version:
+                return True
+            self._waiters.add(waiter)
+        try:
+            await asyncio.wait_for(waiter[1].wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            with self.lock:
+                self._waiters.discard(waiter)
 
     def wait_for_change(self, version: int, timeout: float) -> bool:
         """Wait until the room is past `version`, for at most `timeout` seconds; whether it is."""
         with self.lock:
             return self.changed.wait_for(lambda: self.version != version, timeout)
 
-    def status(self) -> str:
-        """From the human's side: your_turn, opponent_turn, won, lost or draw."""
+    def winner(self) -> str | None:
+        if self.forfeited_by is not None:
+            return other(self.forfeited_by)
         outcome = self.board.outcome()
-        if outcome is None:
-            return "your_turn" if self.board.turn == HUMAN else "opponent_turn"
-        if outcome.winner is None:
-            return "draw"
-        return "won" if outcome.winner == HUMAN else "lost"
+        return outcome.winner if outcome else None
 
-    def to_dict(self) -> dict:
-        """The one representation of a room: REST bodies, MCP structured content and Markdown derive from it."""
+    def status(self, mark: str | None = HUMAN) -> str:
+        """From `mark`'s side: your_turn, opponent_turn, waiting_for_opponent, won, lost or draw.
+
+        For someone with no seat (mark None): waiting_for_opponent, watching or finished.
+        """
+        if mark is None:
+            if self.is_over():
+                return "finished"
+            return "waiting_for_opponent" if len(self.seats) < 2 else "watching"
+        if self.is_over():
+            winner = self.winner()
+            return "draw" if winner is None else "won" if winner == mark else "lost"
+        if self.two_people and len(self.seats) < 2:
+            return "waiting_for_opponent"
+        return "your_turn" if self.board.turn == mark else "opponent_turn"
+
+    def to_dict(self, mark: str | None = HUMAN) -> dict:
+        """The one representation of a room, as the player of `mark` sees it: REST bodies, MCP structured content
+        and Markdown derive from it."""
         with self.lock:
-            return self._as_dict()
+            return self._as_dict(mark)
 
-    def _as_dict(self) -> dict:
+    def _as_dict(self, mark: str | None) -> dict:
         outcome = self.board.outcome()
-        status = self.status()
+        status = self.status(mark)
         return {
             "room_id": self.id,
             "board": list(self.board.cells),
             "status": status,
-            "turn": None if outcome else self.board.turn,
-            "your_mark": HUMAN,
-            "opponent": {
-                "name": self.opponent_name,
-                "mark": OPPONENT,
-                "moves_chosen_by": "mistral" if self.difficulty is None else "engine",
-                "difficulty": self.difficulty,
-                "thinking": self.thinking,
-            },
-            "winner": outcome.winner if outcome else None,
+            "turn": None if self.is_over() else self.board.turn,
+            "your_mark": mark,
+            "opponent": self._opponent(O if mark is None else other(mark)),
+            "winner": self.winner(),
             "winning_line": list(outcome.line) if outcome and outcome.line else None,
+            "forfeited_by": self.forfeited_by,
             "legal_moves": self.board.legal_moves() if status == "your_turn" else [],
-            "moves": [{"mark": m.mark, "position": m.position, "by": m.by} for m in self.moves],
-            "chat": [{"from": c.sender, "text": c.text, "at": c.at} for c in self.chat],
-            "next_step": NEXT_STEP[status],
+            "moves": [{"mark": m.mark, "position": m.position, "by": self._by(m, mark)} for m in self.moves],
+            "chat": [
+                {"from": "you" if c.sender == mark else "opponent", "text": c.text, "at": c.at} for c in self.chat
+            ],
+            "next_step": (NEXT_STEP_PEOPLE if self.two_people else NEXT_STEP)[status],
             "version": self.version,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "links": {"play": f"/rooms/{self.id}/view", "watch": f"/watch/{self.watch_id}"},
         }
+
+    def _opponent(self, mark: str) -> dict:
+        if not self.two_people:
+            chosen_by = "mistral" if self.difficulty is None else "engine"
+            return {"name": self.opponent_name, "mark": mark, "moves_chosen_by": chosen_by,
+                    "difficulty": self.difficulty, "thinking": self.thinking}  # fmt: skip
+        seat = self.seats.get(mark)
+        name = seat.name if seat is not None else None
+        return {"name": name, "mark": mark, "moves_chosen_by": "human", "difficulty": None, "thinking": False}
+
+    @staticmethod
+    def _by(move: Move, mark: str | None) -> str:
+        if move.by != "human" or mark is None:
+            return move.by
+        return "you" if move.mark == mark else "opponent"
 
 
 NEXT_STEP = {
@@ -122,6 +229,16 @@ NEXT_STEP = {
     "won": "You won! Start a rematch with create_room.",
     "lost": "The opponent won. Start a rematch with create_room.",
     "draw": "It's a draw. Start a rematch with create_room.",
+}
+NEXT_STEP_PEOPLE = {
+    "waiting_for_opponent": "Waiting for a second player: share the room_id (they call join_room with it).",
+    "your_turn": "Your move: play one of the legal_moves (make_move).",
+    "opponent_turn": "The other player's move: wait_for_turn returns as soon as they have played.",
+    "won": "You won! Play again with enter_queue or create_room.",
+    "lost": "The other player won. Play again with enter_queue or create_room.",
+    "draw": "It's a draw. Play again with enter_queue or create_room.",
+    "watching": "You are watching: only the two players can move. Look again with get_room_state.",
+    "finished": "The game is over. Start your own with create_room or enter_queue.",
 }
 
 
@@ -139,8 +256,8 @@ class RoomStore:
         self._lock = threading.Lock()
         self._next_expiry = math.inf  # no room expires before this; sweeping earlier finds nothing
 
-    def add(self, difficulty: str | None, opponent_name: str) -> Room:
-        room = Room(secrets.token_urlsafe(16), difficulty, opponent_name)
+    def add(self, difficulty: str | None, opponent_name: str, two_people: bool = False) -> Room:
+        room = Room(secrets.token_urlsafe(16), difficulty, opponent_name, two_people)
         with self._lock:
             now = time.time()
             if now >= self._next_expiry or len(self._rooms) >= self.capacity:
@@ -188,6 +305,12 @@ class RoomStore:
         self._next_expiry = min(idle, default=math.inf)
 
 
+def _speaker(sender: str, mark: str | None) -> str:
+    if mark is None:
+        return sender  # to someone with no seat, speakers are their marks
+    return "you" if sender == mark else "opponent"
+
+
 def spectator_view(state: dict) -> dict:
     """A room's representation as spectators see it: everything but the id and link that let one play."""
     shown = {key: value for key, value in state.items() if key != "room_id"}
@@ -195,6 +318,6 @@ def spectator_view(state: dict) -> dict:
     return shown
 
 
-def attach_state(error: GameError, room: Room) -> None:
+def attach_state(error: GameError, room: Room, mark: str = HUMAN) -> None:
     """Give an error the room it happened in, so every edge can show the board beside the message."""
-    error.room = room.to_dict()
+    error.room = room.to_dict(mark)

@@ -17,11 +17,11 @@ from tictactoe.pages import EVENT_STREAMS
 
 REST_THREADS = 128  # Flask requests served at once: a REST move holds one while the opponent thinks
 GRACE_SECONDS = 2  # on stopping, open requests (live pages' streams above all) get this long to finish
-_CAPABILITIES = re.compile(r"(/rooms/|session_id=)[^/\s?&\"]+")
+_CAPABILITIES = re.compile(r"(/rooms/|session_id=|player_token=)[^/\s?&\"]+")
 
 
 class RedactIds(logging.Filter):
-    """Keep room and MCP session ids out of access logs: holding one is the right to play in that room or session."""
+    """Keep room ids, MCP session ids and seat tokens out of access logs: each is a right to play."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):

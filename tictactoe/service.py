@@ -12,8 +12,9 @@ from tictactoe.errors import GameError, InvalidRequest, StaleVersion
 from tictactoe.limits import RateLimiter
 from tictactoe.mistral import MistralVoice
 from tictactoe.opponent import Opponent
+from tictactoe.people import GRACE_SECONDS, People
 from tictactoe.rooms import HUMAN, OPPONENT, Room, RoomStore, attach_state
-from tictactoe.rules import Board, as_json
+from tictactoe.rules import Board, as_json, other
 from tictactoe.views import one_line
 
 log = logging.getLogger(__name__)
@@ -23,15 +24,27 @@ LOCAL = "local"  # the client behind calls that come with no address (stdio, in-
 
 
 @dataclass(frozen=True)
+class Seen:
+    """A room as the player of `mark` sees it."""
+
+    room: Room
+    mark: str = HUMAN
+
+    def to_dict(self) -> dict:
+        return self.room.to_dict(self.mark)
+
+
+@dataclass(frozen=True)
 class Turn:
-    """What one make_move did: the human's move, then the opponent's reply (None if the game ended first)."""
+    """What one make_move did: the move, then the opponent's reply (None if the game ended first, or for people)."""
 
     room: Room
     position: int
     reply: int | None
+    mark: str = HUMAN
 
     def to_dict(self) -> dict:
-        return {**self.room.to_dict(), "last_turn": {"you": self.position, "opponent": self.reply}}
+        return {**self.room.to_dict(self.mark), "last_turn": {"you": self.position, "opponent": self.reply}}
 
 
 class GameService:
@@ -41,21 +54,22 @@ class GameService:
         default_difficulty: str = "medium",
         store: RoomStore | None = None,
         limiter: RateLimiter | None = None,
+        grace: float = GRACE_SECONDS,
     ):
         self.opponent = opponent
         self.default_difficulty = default_difficulty
         self.rooms = store if store is not None else RoomStore()
         self.limiter = limiter if limiter is not None else RateLimiter({})
+        self.people = People(self.rooms, self.limiter, grace)
 
     def create_room(self, difficulty: str | None = None, client: str = LOCAL) -> Room:
         """A new game. Without a difficulty, Mistral chooses the moves if there is a key, else the default engine."""
         self.limiter.hit(client, "create")
-        if difficulty is not None and difficulty not in DIFFICULTIES:
-            raise InvalidRequest(f"difficulty must be one of {', '.join(DIFFICULTIES)}, got {difficulty!r}.")
+        check_difficulty(difficulty)
         if difficulty is None and self.opponent.voice is None:
             difficulty = self.default_difficulty
         room = self.rooms.add(difficulty, self.opponent.name)
-        room.say("opponent", self.opponent.welcome())
+        room.say(OPPONENT, self.opponent.welcome())
         log.info("room created (%s)", difficulty or "mistral")
         return room
 
@@ -66,16 +80,25 @@ class GameService:
         """The room a spectator's link shows."""
         return self.rooms.watched(watch_id)
 
-    async def play(self, room_id: str, position: int, client: str = LOCAL, expected_version: int | None = None) -> Turn:
+    async def play(
+        self,
+        room_id: str,
+        position: int,
+        client: str = LOCAL,
+        expected_version: int | None = None,
+        token: str | None = None,
+    ) -> Turn:
         """The human's move and, unless it ended the game, the opponent's reply: one whole turn.
 
         With `expected_version`, the move is played only if the room is still at that version, so a move chosen
         on an old board (a retry, a second tab) is refused instead of landing on a board the player never saw.
+        In a room for two people, `token` says whose seat moves, and the other person is told.
         """
         self.limiter.hit(client, "move")
         if expected_version is not None and type(expected_version) is not int:  # not bool, not 4.0
             raise InvalidRequest(f"expected_version must be a whole number, got {as_json(expected_version)}.")
         room = self.rooms.get(room_id)
+        mark = room.seat_of(token).mark if room.two_people else HUMAN
         with room.lock:
             try:
                 if expected_version is not None and expected_version != room.version:
@@ -83,17 +106,20 @@ class GameService:
                         f"The room is at version {room.version}, not {expected_version}: it changed since you "
                         "looked. Check the board, then move again."
                     )
-                room.play(HUMAN, position, "you")
+                room.play(mark, position, "human")
             except GameError as error:
-                attach_state(error, room)
+                attach_state(error, room, mark)
                 raise
             board = room.board
             outcome = board.outcome()
-            room.thinking = outcome is None
+            room.thinking = outcome is None and not room.two_people
+        if room.two_people:
+            room.tell(other(mark), "move.made", {"room_id": room.id, "mark": mark, "position": position})
+            return Turn(room, position, None, mark)
         if outcome is not None:
             line = await self.opponent.react(board, "lose" if outcome.winner else "draw_by_human")
             with room.lock:
-                room.say("opponent", line)
+                room.say(OPPONENT, line)
             return Turn(room, position, None)
         # Shielded: if the caller goes away mid-turn, the opponent still moves and the room is never stuck.
         reply = await asyncio.shield(self._reply(room, board))
@@ -103,25 +129,41 @@ class GameService:
         reply = await self.opponent.move(board, room.difficulty)
         with room.lock:
             room.play(OPPONENT, reply.move, reply.by)
-            room.say("opponent", reply.line)
+            room.say(OPPONENT, reply.line)
             room.thinking = False
         return reply.move
 
-    async def chat(self, room_id: str, message: object, client: str = LOCAL) -> Room:
-        """Say something to the opponent, who answers in character. Chat never changes the board."""
+    async def chat(self, room_id: str, message: object, client: str = LOCAL, token: str | None = None) -> Seen:
+        """Say something: the opponent answers in character, or, between people, the other one is told.
+
+        Chat never changes the board.
+        """
         self.limiter.hit(client, "chat")
         if not isinstance(message, str) or not message.strip():
             raise InvalidRequest('message must be a non-empty string, like {"message": "Good luck!"}.')
         if len(message) > MESSAGE_LIMIT:
             raise InvalidRequest(f"message is {len(message)} characters long; the limit is {MESSAGE_LIMIT}.")
         room = self.rooms.get(room_id)
+        mark = room.seat_of(token).mark if room.two_people else HUMAN
+        text = one_line(message, MESSAGE_LIMIT)
         with room.lock:
-            room.say("you", one_line(message, MESSAGE_LIMIT))
+            room.say(mark, text)
             board = room.board
+        if room.two_people:
+            room.tell(
+                other(mark), "message.received", {"room_id": room.id, "from": room.seats[mark].name, "text": text}
+            )
+            return Seen(room, mark)
         line = await self.opponent.answer(board, message)
         with room.lock:
-            room.say("opponent", line)
-        return room
+            room.say(OPPONENT, line)
+        return Seen(room)
+
+
+def check_difficulty(difficulty: object) -> None:
+    """None (the default) or one of the engine's levels; anything else is an InvalidRequest."""
+    if difficulty is not None and difficulty not in DIFFICULTIES:
+        raise InvalidRequest(f"difficulty must be one of {', '.join(DIFFICULTIES)}, got {difficulty!r}.")
 
 
 def build_service(settings: Settings) -> GameService:
@@ -136,4 +178,5 @@ def build_service(settings: Settings) -> GameService:
         settings.default_difficulty,
         RoomStore(settings.room_ttl_minutes * 60, settings.max_rooms),
         RateLimiter(settings.rate_limits),
+        settings.disconnect_grace_seconds,
     )

@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 
 HEADLINE = {
-    "your_turn": "**Your turn** (you are X).",
+    "your_turn": "**Your turn** (you are {mark}).",
+    "waiting_for_opponent": "**Waiting for a second player** to join.",
+    "watching": "**{turn} to move.** You are watching.",
+    "finished": "**Game over.**",
     "opponent_turn": "**{name} is thinking…**",
     "won": "🎉 **You won!**",
     "lost": "💀 **{name} won.**",
     "draw": "🤝 **It's a draw.**",
 }
+HEADLINE_PEOPLE = {**HEADLINE, "opponent_turn": "**Waiting for {name}'s move.**", "lost": "**{name} won.**"}
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]<>#|~])")
 CHAT_SHOWN = 3
 
@@ -44,18 +48,25 @@ def with_base(state: dict, base: str) -> dict:
 def room_markdown(state: dict) -> str:
     """A room as a chat shows it: board, whose turn, status, the latest chat and what to do next."""
     opponent = state["opponent"]
-    name = opponent["name"]
-    level = opponent["difficulty"] or "Mistral chooses its moves"
+    name = opponent["name"] or "the other player"
+    person = opponent["moves_chosen_by"] == "human"
+    if person:
+        you = f"you: {state['your_mark']}" if state["your_mark"] else "you are watching"
+        players = f"{you} · {name}: {opponent['mark']} (a person)"
+    else:
+        players = f"you: X · {name}: O ({opponent['difficulty'] or 'Mistral chooses its moves'})"
     parts = [_turn_markdown(state["last_turn"], name)] if state.get("last_turn") else []
     parts += [
-        f"**Tic-tac-toe** · room `{state['room_id']}` · you: X · {name}: O ({level})",
+        f"**Tic-tac-toe** · room `{state['room_id']}` · {players}",
         board_markdown(state["board"], state["winning_line"]),
-        HEADLINE[state["status"]].format(name=name),
+        (HEADLINE_PEOPLE if person else HEADLINE)[state["status"]].format(
+            name=name, mark=state["your_mark"], turn=state["turn"]
+        ),
     ]
     if state["legal_moves"]:
         parts.append("Free cells: " + ", ".join(map(str, state["legal_moves"])))
     if state["chat"]:
-        speakers = {"you": "You", "opponent": name}
+        speakers = {"you": "You", "opponent": name, "X": "X", "O": "O"}
         parts.append(
             "\n\n".join(
                 f"> **{speakers[line['from']]}:** {_escaped(line['text'])}" for line in state["chat"][-CHAT_SHOWN:]

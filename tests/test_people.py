@@ -1,0 +1,264 @@
+"""Two people, one board: real MCP clients over SSE (and one over streamable HTTP) against the real server."""
+
+import asyncio
+
+import pytest
+from fastmcp import Client
+from fastmcp.client.messages import MessageHandler
+
+from tests.servers import Served, http
+from tictactoe.rules import O, X
+
+
+class Inbox(MessageHandler):
+    """What the server pushed to one client: room updates and the events that came with them."""
+
+    def __init__(self) -> None:
+        self.updated: list[str] = []
+        self.events: list[dict] = []
+        self.arrived = asyncio.Event()
+
+    async def on_resource_updated(self, message) -> None:
+        self.updated.append(str(message.params.uri))
+
+    async def on_logging_message(self, message) -> None:
+        self.events.append(message.params.data)
+        self.arrived.set()
+
+    async def next_event(self, name: str, timeout: float = 5) -> dict:
+        async with asyncio.timeout(timeout):
+            while True:
+                found = [event for event in self.events if event["event"] == name]
+                if found:
+                    self.events.remove(found[0])
+                    return found[0]
+                self.arrived.clear()
+                await self.arrived.wait()
+
+
+@pytest.fixture(scope="module")
+def server():
+    served = Served("mcp_server.py", RATE_LIMIT_CREATE="0")
+    yield served
+    served.stop()
+
+
+def player(server, inbox: Inbox | None = None) -> Client:
+    return Client(f"{server.url}/sse", message_handler=inbox)
+
+
+async def call(client, tool, **arguments):
+    result = await client.call_tool(tool, arguments, raise_on_error=False)
+    return result.structured_content
+
+
+async def error_code(client, tool, **arguments) -> str:
+    result = await client.call_tool(tool, arguments, raise_on_error=False)
+    assert result.is_error, result.structured_content
+    return result.structured_content["error"]["code"]
+
+
+async def test_strangers_are_paired_told_and_take_turns(server):
+    first_inbox, second_inbox = Inbox(), Inbox()
+    async with player(server, first_inbox) as first, player(server, second_inbox) as second:
+        waiting = await call(first, "enter_queue", name="Ada")
+        assert (waiting["queue"], waiting["position"]) == ("waiting", 1)
+        matched = await call(second, "enter_queue", name="Bob")
+        assert matched["queue"] == "matched"
+        room_id = matched["room_id"]
+        found = await first_inbox.next_event("chatroom.found")
+        assert (found["room_id"], found["partner"]) == (room_id, "Bob")
+        again = await call(first, "enter_queue")
+        assert (again["queue"], again["room_id"]) == ("matched", room_id)
+        assert {again["your_mark"], matched["your_mark"]} == {X, O}
+        assert found["your_mark"] == again["your_mark"]
+        assert matched["opponent"]["name"] == "Ada"
+        x, o = (first, second) if again["your_mark"] == X else (second, first)
+        o_inbox = second_inbox if o is second else first_inbox
+        assert await error_code(o, "make_move", position=4, room_id=room_id) == "not_your_turn"
+        played = await call(x, "make_move", position=4, room_id=room_id)
+        assert (played["board"][4], played["status"]) == (X, "opponent_turn")
+        told = await o_inbox.next_event("move.made")
+        assert (told["position"], told["mark"]) == (4, X)
+        assert f"tictactoe://rooms/{room_id}" in o_inbox.updated
+        waited = await call(o, "wait_for_turn", room_id=room_id, timeout_seconds=5)
+        assert (waited["event"], waited["status"], waited["legal_moves"]) == (
+            "your_turn",
+            "your_turn",
+            [0, 1, 2, 3, 5, 6, 7, 8],
+        )
+
+
+async def test_wait_for_turn_returns_on_the_other_players_move_and_chat_is_relayed(server):
+    inbox_a, inbox_b = Inbox(), Inbox()
+    async with player(server, inbox_a) as alice, player(server, inbox_b) as bob:
+        room = await call(alice, "create_room", opponent="human", name="Alice")
+        assert room["status"] == "waiting_for_opponent"
+        joined = await call(bob, "join_room", room_id=room["room_id"], name="Bob")
+        assert (await inbox_a.next_event("chatroom.found"))["partner"] == "Bob"
+        x, o = (alice, bob) if joined["your_mark"] == O else (bob, alice)
+        o_name = "Bob" if o is bob else "Alice"
+        waiter = asyncio.create_task(call(o, "wait_for_turn", timeout_seconds=10))
+        await asyncio.sleep(0.3)
+        assert not waiter.done()
+        await call(x, "make_move", position=0)
+        waited = await waiter
+        assert (waited["event"], waited["board"][0]) == ("your_turn", X)
+        assert waited["waited_seconds"] >= 0.3
+        said = await call(o, "send_chat", message="Nice opening.")
+        assert said["chat"][-1]["from"] == "you"
+        x_inbox = inbox_a if x is alice else inbox_b
+        heard = await x_inbox.next_event("message.received")
+        assert (heard["text"], heard["from"]) == ("Nice opening.", o_name)
+        state = await call(x, "get_room_state")
+        assert [(line["from"], line["text"]) for line in state["chat"]] == [("opponent", "Nice opening.")]
+
+
+async def test_a_spectator_and_a_streamable_http_player_with_a_token(server):
+    async with player(server) as host, Client(f"{server.url}/mcp") as guest, player(server) as third:
+        room = await call(host, "create_room", opponent="human")
+        room_id = room["room_id"]
+        joined = await call(guest, "join_room", room_id=room_id, name="Guest")
+        token = joined["player_token"]
+        assert await error_code(third, "join_room", room_id=room_id) == "room_full"
+        assert await error_code(third, "make_move", position=0, room_id=room_id) == "seat_required"
+        watching = await call(third, "get_room_state", room_id=room_id)
+        assert (watching["status"], watching["your_mark"]) == ("watching", None)
+        assert await error_code(guest, "make_move", position=0, room_id=room_id) == "seat_required"  # no session
+        x_is_guest = joined["your_mark"] == X
+        first = (guest, {"player_token": token}) if x_is_guest else (host, {})
+        second = (host, {}) if x_is_guest else (guest, {"player_token": token})
+        for client, extra in (first, second, first, second, first):
+            state = await call(
+                client, "make_move", room_id=room_id, position=[0, 3, 1, 4, 2][len(room["moves"])], **extra
+            )
+            room = state
+        assert (room["status"], room["winner"], room["winning_line"]) == ("won", X, [0, 1, 2])
+        final = await call(third, "get_room_state", room_id=room_id)
+        assert (final["status"], final["winner"]) == ("finished", X)
+
+
+async def test_leaving_forfeits_and_tells_the_partner(server):
+    inbox = Inbox()
+    async with player(server) as leaver, player(server, inbox) as stayer:
+        room = await call(leaver, "create_room", opponent="human")
+        await call(stayer, "join_room", room_id=room["room_id"])
+        left = await call(leaver, "leave_chat")
+        assert left["status"] == "lost"
+        told = await inbox.next_event("partner.disconnected")
+        assert told["room_id"] == room["room_id"]
+        waited = await call(stayer, "wait_for_turn", timeout_seconds=1)
+        assert (waited["event"], waited["status"]) == ("partner_left", "won")
+        assert waited["forfeited_by"] == left["your_mark"]
+        assert await error_code(stayer, "make_move", position=0) == "game_over"
+
+
+async def test_many_at_once_in_the_queue_are_paired_once_each(server):
+    clients = [player(server) for _ in range(9)]
+    async with asyncio.timeout(30):
+        for client in clients:
+            await client.__aenter__()
+        try:
+            first = await asyncio.gather(*(call(c, "enter_queue", name=f"P{i}") for i, c in enumerate(clients)))
+            final = await asyncio.gather(*(call(c, "enter_queue") for c in clients))
+        finally:
+            for client in clients:
+                await client.__aexit__(None, None, None)
+    assert sorted(answer["queue"] for answer in final) == ["matched"] * 8 + ["waiting"]
+    rooms: dict[str, list[str]] = {}
+    for answer in final:
+        if answer["queue"] == "matched":
+            rooms.setdefault(answer["room_id"], []).append(answer["your_mark"])
+    assert len(rooms) == 4
+    assert all(sorted(marks) == [O, X] for marks in rooms.values())
+    assert len({answer["ticket"] for answer in first}) == 9
+    names = [http("GET", f"{server.url}/rooms/{room_id}")[1] for room_id in rooms]
+    assert all(state["status"] == "watching" for state in names)
+
+
+async def test_wait_for_turn_is_bounded(server):
+    async with player(server) as alice, player(server) as bob:
+        room = await call(alice, "create_room", opponent="human")
+        joined = await call(bob, "join_room", room_id=room["room_id"])
+        o = bob if joined["your_mark"] == O else alice
+        waited = await call(o, "wait_for_turn", timeout_seconds=0.2)
+        assert (waited["event"], waited["status"]) == ("timeout", "opponent_turn")
+        assert await error_code(o, "wait_for_turn", timeout_seconds=121) == "invalid_request"
+
+
+async def test_a_player_whose_connection_stays_closed_past_the_grace_period_forfeits():
+    served = Served("mcp_server.py", DISCONNECT_GRACE_SECONDS="1")
+    try:
+        inbox = Inbox()
+        async with player(served, inbox) as stayer:
+            async with player(served) as dropper:
+                room = await call(dropper, "create_room", opponent="human")
+                await call(stayer, "join_room", room_id=room["room_id"])
+            told = await inbox.next_event("partner.disconnected", timeout=10)
+            assert told["forfeit"] == room["your_mark"]
+            state = await call(stayer, "get_room_state")
+            assert (state["status"], state["forfeited_by"]) == ("won", room["your_mark"])
+    finally:
+        served.stop()
+
+
+async def test_a_player_back_within_the_grace_period_keeps_the_seat():
+    served = Served("mcp_server.py", DISCONNECT_GRACE_SECONDS="2")
+    try:
+        async with player(served) as stayer:
+            async with player(served) as dropper:
+                room = await call(dropper, "create_room", opponent="human")
+                await call(stayer, "join_room", room_id=room["room_id"])
+            async with player(served) as back:
+                state = await call(back, "get_room_state", room_id=room["room_id"], player_token=room["player_token"])
+                await asyncio.sleep(3)
+                state = await call(back, "get_room_state", room_id=room["room_id"])
+            assert state["status"] in ("your_turn", "opponent_turn")
+            assert state["forfeited_by"] is None
+    finally:
+        served.stop()
+
+
+def test_two_people_over_rest(rest_client):
+    created = rest_client.post("/rooms", json={"opponent": "human", "name": "Ann"})
+    assert created.status_code == 201
+    host = created.get_json()
+    assert (host["status"], host["opponent"]["name"]) == ("waiting_for_opponent", None)
+    room = f"/rooms/{host['room_id']}"
+    joined = rest_client.post(f"{room}/join", json={"name": "Ben"}).get_json()
+    assert joined["opponent"]["name"] == "Ann"
+    assert rest_client.post(f"{room}/join", json={}).get_json()["error"]["code"] == "room_full"
+    tokens = {host["your_mark"]: host["player_token"], joined["your_mark"]: joined["player_token"]}
+    refused = rest_client.post(f"{room}/move", json={"position": 4})
+    assert (refused.status_code, refused.get_json()["error"]["code"]) == (403, "seat_required")
+    early = rest_client.post(f"{room}/move", json={"position": 4, "player_token": tokens[O]})
+    assert (early.status_code, early.get_json()["error"]["code"]) == (409, "not_your_turn")
+    played = rest_client.post(f"{room}/move", json={"position": 4, "player_token": tokens[X]})
+    assert (played.status_code, played.get_json()["status"]) == (200, "opponent_turn")
+    mine = rest_client.get(room, headers={"X-Player-Token": tokens[O]}).get_json()
+    assert (mine["your_mark"], mine["status"], mine["moves"][0]["by"]) == (O, "your_turn", "opponent")
+    watched = rest_client.get(room).get_json()
+    assert (watched["your_mark"], watched["status"], watched["moves"][0]["by"]) == (None, "watching", "human")
+    said = rest_client.post(f"{room}/chat", json={"message": "hi", "player_token": tokens[O]}).get_json()
+    assert [(line["from"], line["text"]) for line in said["chat"]] == [("you", "hi")]
+    left = rest_client.post(f"{room}/leave", json={"player_token": tokens[O]}).get_json()
+    assert (left["status"], left["forfeited_by"], left["winner"]) == ("lost", O, X)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"opponent": "robot"}, 400, "invalid_request"),
+        ({"opponent": "human", "name": 5}, 400, "invalid_request"),
+        ({"opponent": "human", "name": "x" * 41}, 400, "invalid_request"),
+    ],
+)
+def test_bad_rooms_for_two_are_refused(rest_client, body, status, code):
+    response = rest_client.post("/rooms", json=body)
+    assert (response.status_code, response.get_json()["error"]["code"]) == (status, code)
+
+
+def test_a_game_against_the_opponent_has_no_seat_to_join(rest_client):
+    room = rest_client.post("/rooms").get_json()
+    response = rest_client.post(f"/rooms/{room['room_id']}/join", json={})
+    assert (response.status_code, response.get_json()["error"]["code"]) == (409, "room_full")
