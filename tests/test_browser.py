@@ -10,6 +10,7 @@ from playwright.async_api import Page, async_playwright, expect
 from tests.conftest import TEST_KEY
 from tests.fake_mistral import FakeMistral
 from tests.servers import ROOT, Served
+from tests.test_people import Inbox
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; .ci/run installs it
 SCREENSHOTS = ROOT / "test-artifacts"
@@ -136,3 +137,33 @@ async def test_the_home_page_lists_recent_games_and_connector_urls(browser, serv
     await expect(page.locator("#games li")).to_have_count(1)
     await expect(page.locator("#games li")).to_contain_text("your turn, 0 moves")
     await expect(page.locator("#sse-url")).to_have_text(f"{server.url}/sse")
+
+
+async def test_a_person_in_the_browser_joins_by_link_and_plays_a_chat_user(browser, server):
+    inbox = Inbox()
+    async with Client(f"{server.url}/sse", message_handler=inbox) as chat_user:
+        room = (await chat_user.call_tool("create_room", {"opponent": "human", "name": "Chatty"})).structured_content
+        page = await new_page(browser, server)
+        await page.goto(room["links"]["play"])
+        await expect(page.locator("#status")).to_have_text("Waiting for a second player: share this page's address.")
+        await page.fill("#name", "Browsy")
+        await page.click("text=Join this game")
+        await expect(page.locator("#level")).to_have_text(re.compile(r"^you are [XO]$"))
+        found = await inbox.next_event("chatroom.found")
+        assert found["partner"] == "Browsy"
+        browser_mark = (await page.locator("#level").inner_text())[-1]
+        if browser_mark == "O":  # the chat user is X and moves first
+            await chat_user.call_tool("make_move", {"position": 0})
+            await expect(cell(page, 0)).to_have_text("X", timeout=1000)
+        await expect(page.locator("#status")).to_have_text(f"Your turn: you are {browser_mark}")
+        await cell(page, 4).click()
+        told = await inbox.next_event("move.made")
+        assert (told["position"], told["mark"]) == (4, browser_mark)
+        await expect(page.locator("#status")).to_have_text("Waiting for Chatty's move…")
+        await cell(page, 8).click()
+        await expect(page.locator("#notice")).to_have_text(
+            "It is the other player's turn: wait for their move (wait_for_turn)."
+        )
+        await page.fill("#message", "Your move!")
+        await page.click("text=Send")
+        assert (await inbox.next_event("message.received"))["text"] == "Your move!"

@@ -37,23 +37,29 @@ def pages(service: GameService, streams: Streams) -> Blueprint:
 
     @blueprint.get("/rooms/<room_id>/view")
     def play(room_id: str):
-        state = with_base(service.room(room_id).to_dict(), _base())
-        urls = {name: f"/rooms/{room_id}/{name}" for name in ("events", "move", "chat")}
-        return render_template("room.html", mode="play", state=state, urls=urls)
+        room = service.room(room_id)
+        state = with_base(room.seen_by(None), _base())  # a seat's holder: the page asks again with its token
+        urls = {name: f"/rooms/{room_id}/{name}" for name in ("events", "move", "chat", "join", "leave")}
+        urls["state"] = f"/rooms/{room_id}"
+        return render_template("room.html", mode="play", state=state, urls=urls, two_people=room.two_people)
 
     @blueprint.get("/watch/<watch_id>")
     def watch(watch_id: str):
-        state = with_base(spectator_view(service.watched(watch_id).to_dict()), _base())
+        room = service.watched(watch_id)
+        state = with_base(spectator_view(room.seen_by(None)), _base())
         urls = {name: f"/watch/{watch_id}/{name}" for name in ("events", "move")}
-        return render_template("room.html", mode="watch", state=state, urls=urls)
+        return render_template("room.html", mode="watch", state=state, urls=urls, two_people=room.two_people)
 
     @blueprint.get("/rooms/<room_id>/events")
     def play_events(room_id: str):
-        return streams.open(service.room(room_id), lambda state: state)
+        room, token = service.room(room_id), request.args.get("player_token")
+        room.seen_by(token)  # a wrong token is refused now, not in the stream
+        return streams.open(room, lambda: room.seen_by(token))
 
     @blueprint.get("/watch/<watch_id>/events")
     def watch_events(watch_id: str):
-        return streams.open(service.watched(watch_id), spectator_view)
+        room = service.watched(watch_id)
+        return streams.open(room, lambda: spectator_view(room.seen_by(None)))
 
     @blueprint.post("/watch/<watch_id>/move")
     def spectator_move(watch_id: str):
@@ -78,8 +84,8 @@ class Streams:
         self._slots = threading.BoundedSemaphore(EVENT_STREAMS)
         self._closing = threading.Event()
 
-    def open(self, room: Room, view: Callable[[dict], dict]) -> Response:
-        """The room's state now and after every change, as server-sent events, seen through `view`."""
+    def open(self, room: Room, view: Callable[[], dict]) -> Response:
+        """The room's state (as `view` shows it) now and after every change, as server-sent events."""
         if not self._slots.acquire(blocking=False):
             raise TooManyViewers("Too many live pages are open on this server right now.", 5)
         response = Response(self._changes(room, view), mimetype="text/event-stream")
@@ -92,15 +98,15 @@ class Streams:
         """End every stream within a second: the server is stopping."""
         self._closing.set()
 
-    def _changes(self, room: Room, view: Callable[[dict], dict]) -> Iterator[str]:
+    def _changes(self, room: Room, view: Callable[[], dict]) -> Iterator[str]:
         yield f"retry: {RETRY_MS}\n\n"
         start = quiet_since = time.monotonic()
         version = None
         while not self._closing.is_set() and time.monotonic() - start < STREAM_SECONDS:
             if version != room.version:
-                state = room.to_dict()
+                state = view()
                 version = state["version"]
-                yield f"data: {json.dumps(view(state), ensure_ascii=False)}\n\n"
+                yield f"data: {json.dumps(state, ensure_ascii=False)}\n\n"
                 quiet_since = time.monotonic()
             elif not room.wait_for_change(version, WAIT_SECONDS) and time.monotonic() - quiet_since > HEARTBEAT_SECONDS:
                 yield ": still here\n\n"

@@ -32,7 +32,6 @@ from tictactoe.errors import (
 from tictactoe.openapi import openapi_document
 from tictactoe.pages import Streams, pages
 from tictactoe.people import valid_name
-from tictactoe.rooms import Room
 from tictactoe.rules import as_json
 from tictactoe.service import LOCAL, GameService, check_difficulty
 from tictactoe.views import room_markdown, with_base
@@ -126,7 +125,7 @@ def create_app(service: GameService) -> Flask:
 
     @app.get("/rooms/<room_id>")
     def get_room(room_id: str):
-        return reply(seen_by(service.room(room_id), request.headers.get("X-Player-Token")))
+        return reply(service.room(room_id).seen_by(request.headers.get("X-Player-Token")))
 
     @app.post("/rooms/<room_id>/join")
     def join(room_id: str):
@@ -178,13 +177,6 @@ def create_app(service: GameService) -> Flask:
         return jsonify(error={"code": "internal_error", "message": "Something went wrong on our side."}), 500
 
     return app
-
-
-def seen_by(room: Room, token: str | None) -> dict:
-    """A room as the holder of `token` sees it: in a room for two people, without a seat, as a spectator."""
-    if not room.two_people:
-        return room.to_dict()
-    return room.to_dict(room.seat_of(token).mark if token else None)
 
 
 def _token(body: dict) -> str | None:

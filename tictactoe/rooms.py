@@ -106,6 +106,12 @@ class Room:
             "and its player_token goes with every later call."
         )
 
+    def seen_by(self, token: object) -> dict:
+        """The room as the holder of `token` sees it: in a room for two people, without a seat, as a spectator."""
+        if not self.two_people:
+            return self.to_dict()
+        return self.to_dict(self.seat_of(token).mark if token else None)
+
     def leave(self, mark: str) -> None:
         """The person at `mark` leaves: an unfinished game is theirs lost, by forfeit."""
         with self.lock:

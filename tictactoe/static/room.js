@@ -3,18 +3,24 @@
 
 const page = document.getElementById("room");
 const mode = page.dataset.mode; // "play": the player's page; "watch": a spectator's
+const twoPeople = page.dataset.twoPeople === "true"; // a game between two people: a seat is held by its token
 const urls = JSON.parse(document.getElementById("urls").textContent);
 const cells = [...document.querySelectorAll(".cell")];
 const OFFLINE_AFTER_MS = 1500; // a stream that ends on schedule reconnects within a second: not worth a warning
 const RETRY_MS = 3000; // after a refused stream (too many live pages), try again this much later
 let state = JSON.parse(document.getElementById("state").textContent);
+const seatKey = `tictactoe.seat.${state.room_id}`;
+const token = twoPeople && mode === "play" ? localStorage.getItem(seatKey) : null;
 
 function headline(room) {
-  const name = room.opponent.name;
-  const watching = mode === "watch";
+  const name = room.opponent.name || "the other player";
+  const watching = mode === "watch" && !twoPeople;
   return {
-    your_turn: watching ? "X to move" : "Your turn: you are X",
-    opponent_turn: `${name} is thinking…`,
+    your_turn: watching ? "X to move" : `Your turn: you are ${room.your_mark}`,
+    opponent_turn: twoPeople ? `Waiting for ${name}'s move…` : `${name} is thinking…`,
+    waiting_for_opponent: "Waiting for a second player: share this page's address.",
+    watching: `${room.turn} to move`,
+    finished: room.winner ? `${room.winner} won.` : "It's a draw.",
     won: watching ? "X won!" : "You won! 🎉",
     lost: `${name} won.`,
     draw: "It's a draw.",
@@ -41,14 +47,27 @@ function render(room) {
   status.textContent = headline(room);
   status.classList.toggle("thinking", room.opponent.thinking);
   const level = room.opponent.difficulty;
-  document.getElementById("level").textContent = level ? `engine, ${level}` : "Mistral chooses its moves";
+  document.getElementById("level").textContent = twoPeople
+    ? `${room.your_mark ? `you are ${room.your_mark}` : "you are watching"}`
+    : level ? `engine, ${level}` : "Mistral chooses its moves";
   document.getElementById("moves").replaceChildren(
     ...room.moves.map((move) => item(`${move.mark} on ${move.position}`, move.by === "you" ? "" : ` (${move.by})`)),
   );
-  const speakers = { you: mode === "play" ? "You" : "Player", opponent: room.opponent.name };
+  const speakers = {
+    you: mode === "play" ? "You" : "Player",
+    opponent: room.opponent.name || "Them",
+    X: "X",
+    O: "O",
+  };
   const chat = document.getElementById("chat");
   chat.replaceChildren(...room.chat.map((line) => item(`${speakers[line.from]}: `, line.text, true)));
   chat.scrollTop = chat.scrollHeight;
+  const join = document.getElementById("join");
+  if (join) join.hidden = Boolean(token) || room.status !== "waiting_for_opponent";
+  const say = document.getElementById("say");
+  if (say) say.hidden = twoPeople && !token;
+  const leave = document.getElementById("leave");
+  if (leave) leave.hidden = !token || ["won", "lost", "draw"].includes(room.status);
 }
 
 function item(first, rest, bold = false) {
@@ -66,13 +85,17 @@ function update(room) {
   }
 }
 
+function withSeat(body) {
+  return token ? { ...body, player_token: token } : body;
+}
+
 function notice(text) {
   document.getElementById("notice").textContent = text;
 }
 
 async function play(position) {
   notice("");
-  const { ok, body } = await send("POST", urls.move, { position });
+  const { ok, body } = await send("POST", urls.move, withSeat({ position }));
   if (ok) {
     update(body);
   } else {
@@ -99,7 +122,7 @@ if (say) {
     event.preventDefault();
     const input = document.getElementById("message");
     notice("");
-    const { ok, body } = await send("POST", urls.chat, { message: input.value });
+    const { ok, body } = await send("POST", urls.chat, withSeat({ message: input.value }));
     if (ok) {
       input.value = "";
       update(body);
@@ -119,7 +142,7 @@ function setOnline(online) {
 
 let source;
 function connect() {
-  source = new EventSource(urls.events);
+  source = new EventSource(token ? `${urls.events}?player_token=${encodeURIComponent(token)}` : urls.events);
   source.onopen = () => setOnline(true);
   source.onmessage = (event) => {
     setOnline(true);
@@ -135,10 +158,42 @@ function connect() {
   };
 }
 
+const joinForm = document.getElementById("join");
+if (joinForm) {
+  joinForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const { ok, body } = await send("POST", urls.join, { name: document.getElementById("name").value });
+    if (!ok) {
+      notice(body.error.message);
+      return;
+    }
+    localStorage.setItem(seatKey, body.player_token);
+    window.location.reload(); // the page again, from the new seat
+  });
+}
+
+const leaveButton = document.getElementById("leave");
+if (leaveButton) {
+  leaveButton.addEventListener("click", async () => {
+    const { ok, body } = await send("POST", urls.leave, { player_token: token });
+    if (ok) update(body);
+    else notice(body.error.message);
+  });
+}
+
 window.addEventListener("offline", () => setOnline(false));
 window.addEventListener("online", () => {
   if (source.readyState === EventSource.OPEN) setOnline(true); // else onopen will say so
 });
 render(state);
+if (token) {
+  // A seat kept from an earlier visit may be gone with its room: then this page is a spectator's.
+  fetch(urls.state, { headers: { "X-Player-Token": token } }).then((response) => {
+    if (response.status === 403) {
+      localStorage.removeItem(seatKey);
+      window.location.reload();
+    }
+  });
+}
 connect();
 if (mode === "play") rememberGame(state);
