@@ -7,8 +7,8 @@ import pytest
 from tictactoe.errors import InvalidRequest, RateLimited, RoomNotFound, StaleVersion, TooManyRooms
 from tictactoe.limits import RateLimiter
 from tictactoe.opponent import Opponent
-from tictactoe.rooms import RoomStore
 from tictactoe.service import GameService
+from tictactoe.store import RoomStore
 
 
 class Clock:

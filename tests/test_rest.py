@@ -6,8 +6,8 @@ from tests.test_rules import board_of
 from tictactoe.limits import RateLimiter
 from tictactoe.opponent import Opponent
 from tictactoe.rest import create_app
-from tictactoe.rooms import RoomStore
 from tictactoe.service import GameService
+from tictactoe.store import RoomStore
 from tictactoe.views import room_markdown
 
 

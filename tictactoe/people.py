@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from tictactoe.errors import GameError, InvalidRequest, RoomFull
 from tictactoe.limits import RateLimiter
-from tictactoe.rooms import Room, RoomStore, Seat
+from tictactoe.rooms import Room, Seat
 from tictactoe.rules import X, other
+from tictactoe.store import RoomStore
 
 Listener = Callable[[str, dict], None]  # (event, data): reaches a person at once, if it can
 GRACE_SECONDS = 60.0  # a person whose connection closed and who is not back by then has left

@@ -13,8 +13,9 @@ from tictactoe.limits import RateLimiter
 from tictactoe.mistral import MistralVoice
 from tictactoe.opponent import Opponent
 from tictactoe.people import GRACE_SECONDS, People
-from tictactoe.rooms import HUMAN, OPPONENT, Room, RoomStore, attach_state
+from tictactoe.rooms import HUMAN, OPPONENT, Room, attach_state
 from tictactoe.rules import Board, as_json, other
+from tictactoe.store import RoomStore
 from tictactoe.views import one_line
 
 log = logging.getLogger(__name__)
