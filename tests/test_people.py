@@ -87,6 +87,8 @@ async def test_strangers_are_paired_told_and_take_turns(server):
             "your_turn",
             [0, 1, 2, 3, 5, 6, 7, 8],
         )
+        listed = await call(o, "list_rooms")
+        assert listed["rooms"] == [{"room_id": room_id, "status": "your_turn", "moves": 1, "current": True}]
 
 
 async def test_wait_for_turn_returns_on_the_other_players_move_and_chat_is_relayed(server):

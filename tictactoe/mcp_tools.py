@@ -176,10 +176,11 @@ def build_mcp(service: GameService) -> FastMCP:
                 "Keep the room_id that create_room returned and pass it to each call."
             )
         current = await ctx.get_state("current_room")
+        seats = await ctx.get_state("seats") or {}
         summaries = []
         for room_id in await ctx.get_state("rooms") or []:
             try:
-                state = service.room(room_id).to_dict()
+                state = service.room(room_id).seen_by(seats.get(room_id))  # a game for two: from your seat
             except RoomNotFound:
                 continue
             summaries.append(
