@@ -16,11 +16,11 @@ from tictactoe.service import build_service
 load_dotenv()
 try:
     settings = load_settings()
+    service = build_service(settings)
 except ConfigError as error:
     sys.exit(f"Configuration error: {error}")
 
 configure_logging(settings.log_level)
-service = build_service(settings)
 rooms = service.rooms
 opponent = service.opponent
 get_ai_move_for_room = opponent.move  # (board, difficulty) -> Reply: Mistral's move, or the engine's

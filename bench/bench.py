@@ -18,6 +18,7 @@ import random
 import ssl
 import statistics
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -36,6 +37,7 @@ from tests.fake_mistral import FakeMistral
 from tictactoe.opponent import Opponent
 from tictactoe.rooms import CHAT_KEPT, Room
 from tictactoe.service import MESSAGE_LIMIT, GameService
+from tictactoe.store import RoomStore, SqliteRoomStore
 
 FINAL = ("won", "lost", "draw")
 MAX_TURNS = 5  # X plays at most five moves in a game
@@ -45,6 +47,7 @@ TRANSPORTS = {"sse": (SSETransport, "/sse"), "http": (StreamableHttpTransport, "
 TLS = ssl.create_default_context()  # shared: each client building its own costs ~40 ms of CPU (the CA bundle)
 TOOLS = ("create_room", "get_room_state", "make_move", "send_chat")
 REST_GET = "GET /rooms/<id>"
+STORE_GAMES = 300  # games per store for the moves-a-second figure
 NO_LIMITS = {"RATE_LIMIT_CREATE": "0", "RATE_LIMIT_MOVE": "0", "RATE_LIMIT_CHAT": "0", "MAX_ROOMS": "100000"}
 
 
@@ -248,6 +251,25 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def store_throughput(kind: str, games: int = STORE_GAMES) -> float:
+    """Moves a second through the service alone (no HTTP), on the memory store or on SQLite in a temporary file."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = SqliteRoomStore(f"{folder}/rooms.db") if kind == "sqlite" else RoomStore()
+        service = GameService(Opponent(None, random.Random(5)), store=store)
+        loop, rng, moves = asyncio.new_event_loop(), random.Random(6), 0
+        start = time.perf_counter()
+        for _ in range(games):
+            room = service.create_room("easy")
+            while room.status() == "your_turn":
+                loop.run_until_complete(service.play(room.id, rng.choice(room.board.legal_moves())))
+                moves += 1
+        elapsed = time.perf_counter() - start
+        loop.close()
+        if isinstance(store, SqliteRoomStore):
+            store.close()
+    return moves / elapsed
+
+
 def bytes_per_room(count: int = 2000, worst: bool = False) -> float:
     """Bytes one room holds (tracemalloc): `count` rooms played to the end, with two chat messages or a full chat."""
     service = GameService(Opponent(None, random.Random(7)))
@@ -333,7 +355,9 @@ def cpu_line(load: Results) -> str:
     )
 
 
-def report(args: argparse.Namespace, baseline: Results, load: Results, typical: float, worst: float) -> str:
+def report(
+    args: argparse.Namespace, baseline: Results, load: Results, typical: float, worst: float, stores: dict[str, float]
+) -> str:
     """The plain-text report: fixed-width tables, then the totals."""
     share = 100 * load.finished / len(load.games) if load.games else 0.0
     errors = Counter(baseline.errors + load.errors)
@@ -361,6 +385,8 @@ def report(args: argparse.Namespace, baseline: Results, load: Results, typical: 
         *(f"  {count} x {error}" for error, count in errors.most_common(10)),
         f"bytes per room (tracemalloc, {args.rooms} rooms): typical {typical:,.0f}; worst {worst:,.0f}",
         "  typical: one finished game, 2 chat messages; worst: one finished game, the chat full of longest lines",
+        f"moves a second through the service alone ({STORE_GAMES} games at easy): "
+        + "; ".join(f"{kind} {rate:,.0f}" for kind, rate in stores.items()),
     ]
     return "\n".join(lines)
 
@@ -383,7 +409,9 @@ def main(argv: list[str] | None = None) -> int:
         load = measure(server, fake, args.sse, args.http, args.games, args.think)
     print("bytes per room...", file=sys.stderr)
     typical, worst = bytes_per_room(args.rooms), bytes_per_room(args.rooms, worst=True)
-    print(report(args, baseline, load, typical, worst))
+    print("each store...", file=sys.stderr)
+    stores = {kind: store_throughput(kind) for kind in ("memory", "sqlite")}
+    print(report(args, baseline, load, typical, worst, stores))
     return 0 if baseline.clean and load.clean else 1
 
 

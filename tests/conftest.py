@@ -9,14 +9,18 @@ from tictactoe.mistral import MistralVoice
 from tictactoe.opponent import Opponent
 from tictactoe.rest import create_app
 from tictactoe.service import GameService
+from tictactoe.store import RoomStore, SqliteRoomStore
 
 TEST_KEY = "test-key-do-not-log"
 
 
-@pytest.fixture
-def service() -> GameService:
-    """The service without a Mistral key: the built-in engine plays, at medium by default."""
-    return GameService(Opponent(None, random.Random(7)))
+@pytest.fixture(params=["memory", "sqlite"])
+def service(request, tmp_path) -> GameService:
+    """The service without a Mistral key (the built-in engine plays, at medium by default), over each store."""
+    store = SqliteRoomStore(str(tmp_path / "rooms.db")) if request.param == "sqlite" else RoomStore()
+    yield GameService(Opponent(None, random.Random(7)), store=store)
+    if isinstance(store, SqliteRoomStore):
+        store.close()
 
 
 @pytest.fixture

@@ -91,12 +91,14 @@ def test_the_stream_sends_the_room_then_every_change(rest_client):
     assert response.headers["Cache-Control"] == "no-store"
     stream = events(response)
     assert next(stream)["version"] == room["version"]
-    threading.Timer(0.2, lambda: rest_client.post(f"/rooms/{room['room_id']}/move", json={"position": 0})).start()
+    mover = threading.Timer(0.2, lambda: rest_client.post(f"/rooms/{room['room_id']}/move", json={"position": 0}))
+    mover.start()
     seen = next(stream)
     while seen["opponent"]["thinking"] or len(seen["moves"]) < 2:
         seen = next(stream)
     assert seen["board"][:5] == ["X", "", "", "", "O"]
     response.close()
+    mover.join()  # its reply comes through the app's event loop, which the fixture stops afterwards
 
 
 def test_spectators_stream_has_no_room_id(rest_client):

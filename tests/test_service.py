@@ -111,6 +111,7 @@ async def test_move_after_the_game_is_over_is_refused(service):
 async def test_move_while_the_opponent_thinks_is_refused(service):
     room = service.create_room()
     room.board = board_of("X........")  # O to move
+    room.thinking = True
     with pytest.raises(NotYourTurn, match="O-Bot is still thinking"):
         await service.play(room.id, 4)
 

@@ -33,6 +33,7 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()  # beside the loopback names; "*" allows any Host
     allowed_origins: tuple[str, ...] = ("https://chat.mistral.ai",)  # beside the server's own origin
     auth_token: str | None = field(default=None, repr=False)  # a secret: never shown
+    rooms_db: str | None = None  # a SQLite file that keeps the rooms across restarts; None: memory only
     disconnect_grace_seconds: float = 60.0  # a person whose connection closed and is not back by then has left
 
 
@@ -64,6 +65,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         allowed_hosts=(*_names(environ.get("ALLOWED_HOSTS", "")), *_names(environ.get("SPACE_HOST", ""))),
         allowed_origins=_names(environ.get("ALLOWED_ORIGINS", ",".join(defaults.allowed_origins))),
         auth_token=environ.get("MCP_AUTH_TOKEN", "").strip() or None,
+        rooms_db=environ.get("ROOMS_DB", "").strip() or None,
         disconnect_grace_seconds=_number(
             environ, "DISCONNECT_GRACE_SECONDS", defaults.disconnect_grace_seconds, float, 1, 3600
         ),

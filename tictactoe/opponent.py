@@ -50,10 +50,14 @@ class Opponent:
                 return Reply(move, line, "mistral")
             except VoiceError as error:
                 log.warning("Engine moves instead, with a canned line: %s", error)
-                move = engine.choose_move(board, FALLBACK_DIFFICULTY, self.rng)
-                return Reply(move, lines.pick(lines.situation(board, move), self.rng), "engine")
+                return self.fallback(board)
         move = engine.choose_move(board, difficulty or FALLBACK_DIFFICULTY, self.rng)
         return Reply(move, await self.react(board.push(move), lines.situation(board, move), move), "engine")
+
+    def fallback(self, board: Board, difficulty: str | None = None) -> Reply:
+        """The engine's move with a canned line, asking Mistral nothing: when it failed, or to finish a stopped turn."""
+        move = engine.choose_move(board, difficulty or FALLBACK_DIFFICULTY, self.rng)
+        return Reply(move, lines.pick(lines.situation(board, move), self.rng), "engine")
 
     async def react(self, board: Board, kind: str, move: int | None = None) -> str:
         """A line for `kind` (a key of EVENTS) on the board as it now stands."""

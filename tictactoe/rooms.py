@@ -68,6 +68,7 @@ class Room:
         self.lock = threading.RLock()  # re-entrant: to_dict takes it too, also from inside a locked change
         self.changed = threading.Condition(self.lock)  # notified on every new version, for live pages
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()  # async callers waiting
+        self.on_change: Callable[[Room], None] | None = None  # the store's, to keep each new version
 
     def play(self, mark: str, position: int, by: str) -> None:
         """Place `mark` at `position`, or raise the GameError that says why not."""
@@ -133,6 +134,8 @@ class Room:
         with self.lock:
             self.version += 1
             self.updated_at = time.time()
+            if self.on_change is not None:
+                self.on_change(self)  # before anyone hears of the change: what was acknowledged is kept
             self.changed.notify_all()
             for loop, event in self._waiters:
                 if not loop.is_closed():
@@ -158,6 +161,38 @@ class Room:
         """Wait until the room is past `version`, for at most `timeout` seconds; whether it is."""
         with self.lock:
             return self.changed.wait_for(lambda: self.version != version, timeout)
+
+    def snapshot(self) -> dict:
+        """Everything the room must keep across a restart, as JSON-ready data (not who is listening)."""
+        with self.lock:
+            return {
+                "id": self.id,
+                "watch_id": self.watch_id,
+                "difficulty": self.difficulty,
+                "opponent_name": self.opponent_name,
+                "two_people": self.two_people,
+                "seats": [[seat.mark, seat.token, seat.name, seat.left] for seat in self.seats.values()],
+                "forfeited_by": self.forfeited_by,
+                "moves": [[m.mark, m.position, m.by] for m in self.moves],
+                "chat": [[c.sender, c.text, c.at] for c in self.chat],
+                "version": self.version,
+                "created_at": self.created_at,
+                "updated_at": self.updated_at,
+            }
+
+    @classmethod
+    def restore(cls, data: dict) -> Room:
+        """The room a snapshot describes, its board replayed from its moves."""
+        room = cls(data["id"], data["difficulty"], data["opponent_name"], data["two_people"])
+        room.watch_id = data["watch_id"]
+        room.seats = {mark: Seat(mark, token, name, left=left) for mark, token, name, left in data["seats"]}
+        room.forfeited_by = data["forfeited_by"]
+        for mark, position, by in data["moves"]:
+            room.board = room.board.push(position)
+            room.moves.append(Move(mark, position, by))
+        room.chat.extend(ChatLine(sender, text, at) for sender, text, at in data["chat"])
+        room.version, room.created_at, room.updated_at = data["version"], data["created_at"], data["updated_at"]
+        return room
 
     def winner(self) -> str | None:
         if self.forfeited_by is not None:

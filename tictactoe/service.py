@@ -15,7 +15,7 @@ from tictactoe.opponent import Opponent
 from tictactoe.people import GRACE_SECONDS, People
 from tictactoe.rooms import HUMAN, OPPONENT, Room, attach_state
 from tictactoe.rules import Board, as_json, other
-from tictactoe.store import RoomStore
+from tictactoe.store import RoomStore, SqliteRoomStore
 from tictactoe.views import one_line
 
 log = logging.getLogger(__name__)
@@ -75,11 +75,22 @@ class GameService:
         return room
 
     def room(self, room_id: str) -> Room:
-        return self.rooms.get(room_id)
+        return self._resumed(self.rooms.get(room_id))
 
     def watched(self, watch_id: str) -> Room:
         """The room a spectator's link shows."""
-        return self.rooms.watched(watch_id)
+        return self._resumed(self.rooms.watched(watch_id))
+
+    def _resumed(self, room: Room) -> Room:
+        """The room, its turn finished first if the server stopped halfway through one (the human's move kept,
+        the opponent's not made): the engine answers at once, so no room is ever stuck."""
+        with room.lock:
+            if not room.two_people and not room.thinking and not room.is_over() and room.board.turn == OPPONENT:
+                reply = self.opponent.fallback(room.board, room.difficulty)
+                room.play(OPPONENT, reply.move, reply.by)
+                room.say(OPPONENT, reply.line)
+                log.info("finished a turn the server had stopped in")
+        return room
 
     async def play(
         self,
@@ -98,7 +109,7 @@ class GameService:
         self.limiter.hit(client, "move")
         if expected_version is not None and type(expected_version) is not int:  # not bool, not 4.0
             raise InvalidRequest(f"expected_version must be a whole number, got {as_json(expected_version)}.")
-        room = self.rooms.get(room_id)
+        room = self.room(room_id)
         mark = room.seat_of(token).mark if room.two_people else HUMAN
         with room.lock:
             try:
@@ -144,7 +155,7 @@ class GameService:
             raise InvalidRequest('message must be a non-empty string, like {"message": "Good luck!"}.')
         if len(message) > MESSAGE_LIMIT:
             raise InvalidRequest(f"message is {len(message)} characters long; the limit is {MESSAGE_LIMIT}.")
-        room = self.rooms.get(room_id)
+        room = self.room(room_id)
         mark = room.seat_of(token).mark if room.two_people else HUMAN
         text = one_line(message, MESSAGE_LIMIT)
         with room.lock:
@@ -174,10 +185,12 @@ def build_service(settings: Settings) -> GameService:
         voice = MistralVoice(
             settings.mistral_api_key, settings.mistral_model, settings.mistral_server_url, settings.mistral_timeout
         )
+    ttl, cap = settings.room_ttl_minutes * 60, settings.max_rooms
+    store = SqliteRoomStore(settings.rooms_db, ttl, cap) if settings.rooms_db else RoomStore(ttl, cap)
     return GameService(
         Opponent(voice),
         settings.default_difficulty,
-        RoomStore(settings.room_ttl_minutes * 60, settings.max_rooms),
+        store,
         RateLimiter(settings.rate_limits),
         settings.disconnect_grace_seconds,
     )

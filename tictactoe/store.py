@@ -1,14 +1,31 @@
-"""The store of rooms: by id and by watch id, each room deleted after a time idle, a cap on how many there are."""
+"""The stores of rooms: by id and by watch id, each room deleted after a time idle, a cap on how many there are.
+
+RoomStore keeps them in memory; SqliteRoomStore also writes each new version of a room to SQLite before anyone
+hears of it, and reads them back on start, so a restart (or a crash) loses nothing that was acknowledged.
+"""
 
 from __future__ import annotations
 
+import json
 import math
 import secrets
+import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 
+from tictactoe.config import ConfigError
 from tictactoe.errors import RoomNotFound, TooManyRooms
 from tictactoe.rooms import Room
+
+MIGRATIONS = (  # applied in order on start; PRAGMA user_version counts those applied
+    """CREATE TABLE rooms (
+        id TEXT PRIMARY KEY,
+        watch_id TEXT NOT NULL UNIQUE,
+        updated_at REAL NOT NULL,
+        state TEXT NOT NULL  -- Room.snapshot(), as JSON
+    )""",
+)
 
 
 class RoomStore:
@@ -37,6 +54,7 @@ class RoomStore:
             self._rooms[room.id] = room
             self._watched[room.watch_id] = room
             self._next_expiry = min(self._next_expiry, room.updated_at + self.ttl)
+        self._keep(room)
         return room
 
     def get(self, room_id: str) -> Room:
@@ -51,6 +69,7 @@ class RoomStore:
             room = index.get(key)
             if room is not None and self._expired(room, time.time()):
                 del self._rooms[room.id], self._watched[room.watch_id]
+                self._forget([room.id])
                 room = None
         if room is None:
             raise RoomNotFound(
@@ -68,7 +87,73 @@ class RoomStore:
 
     def _sweep(self, now: float) -> None:
         """Delete expired rooms and note when the next one will expire. Call with `_lock` held."""
+        self._forget([room_id for room_id, room in self._rooms.items() if self._expired(room, now)])
         self._rooms = {room_id: room for room_id, room in self._rooms.items() if not self._expired(room, now)}
         self._watched = {room.watch_id: room for room in self._rooms.values()}
         idle = (room.updated_at + self.ttl for room in self._rooms.values() if not room.thinking)
         self._next_expiry = min(idle, default=math.inf)
+
+    def _keep(self, room: Room) -> None:
+        """A new room: memory holds it already."""
+
+    def _forget(self, room_ids: Iterable[str]) -> None:
+        """Rooms gone: memory has let them go already."""
+
+
+class SqliteRoomStore(RoomStore):
+    """The rooms in memory, as RoomStore keeps them, and every version of every room in SQLite (WAL) first."""
+
+    def __init__(self, path: str, ttl: float = 3600.0, capacity: int = 10_000):
+        super().__init__(ttl, capacity)
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)  # each write commits
+        self._db_lock = threading.Lock()  # one connection, one writer at a time
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # in WAL mode a commit survives the process dying
+        migrate(self._db, path)
+        self._load()
+
+    def close(self) -> None:
+        with self._db_lock:
+            self._db.close()
+
+    def _load(self) -> None:
+        now = time.time()
+        with self._lock:
+            for (state,) in self._db.execute("SELECT state FROM rooms"):
+                room = Room.restore(json.loads(state))
+                room.on_change = self._save
+                self._rooms[room.id] = self._watched[room.watch_id] = room
+            self._sweep(now)
+
+    def _keep(self, room: Room) -> None:
+        room.on_change = self._save
+        self._save(room)
+
+    def _forget(self, room_ids: Iterable[str]) -> None:
+        with self._db_lock:
+            self._db.executemany("DELETE FROM rooms WHERE id = ?", [(room_id,) for room_id in room_ids])
+
+    def _save(self, room: Room) -> None:
+        state = room.snapshot()
+        with self._db_lock:
+            self._db.execute(
+                "INSERT INTO rooms (id, watch_id, updated_at, state) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, state = excluded.state",
+                (room.id, room.watch_id, state["updated_at"], json.dumps(state, ensure_ascii=False)),
+            )
+
+
+def migrate(db: sqlite3.Connection, path: str) -> None:
+    """Bring the database's schema up to this server's, one numbered migration at a time; refuse a newer one."""
+    applied = db.execute("PRAGMA user_version").fetchone()[0]
+    if applied > len(MIGRATIONS):
+        raise ConfigError(
+            f"ROOMS_DB {path} has schema version {applied}, newer than this server's {len(MIGRATIONS)}: "
+            "left untouched. Run a newer server, or point ROOMS_DB at another file."
+        )
+    for number in range(applied, len(MIGRATIONS)):
+        db.execute("BEGIN IMMEDIATE")
+        db.execute(MIGRATIONS[number])
+        db.execute(f"PRAGMA user_version = {number + 1}")
+        db.execute("COMMIT")

@@ -1,0 +1,146 @@
+"""Rooms that survive a restart: the SQLite store, its migrations, a half-applied turn, a crash, many writers."""
+
+import random
+import signal
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from tests.fake_mistral import FakeMistral
+from tests.servers import Served, http
+from tictactoe.config import ConfigError
+from tictactoe.opponent import Opponent
+from tictactoe.rooms import HUMAN
+from tictactoe.service import GameService
+from tictactoe.store import MIGRATIONS, SqliteRoomStore
+
+
+def reopened(path) -> GameService:
+    return GameService(Opponent(None, random.Random(3)), store=SqliteRoomStore(str(path)))
+
+
+async def test_everything_a_player_cares_about_is_there_after_a_restart(tmp_path):
+    db = tmp_path / "rooms.db"
+    before = reopened(db)
+    room = before.create_room("hard")
+    await before.play(room.id, 0)
+    await before.chat(room.id, "Good game so far")
+    seated = before.people.open_room("Ann", "local")
+    joined = before.people.join(seated.room.id, "Ben")
+    state, pair = room.to_dict(), seated.room.to_dict(joined.seat.mark)
+    before.rooms.close()
+
+    after = reopened(db)
+    assert after.room(room.id).to_dict() == state
+    assert after.watched(room.to_dict()["links"]["watch"].rsplit("/", 1)[1]).id == room.id
+    assert after.room(seated.room.id).to_dict(joined.seat.mark) == pair
+    assert after.room(seated.room.id).seat_of(joined.seat.token).name == "Ben"
+    turn = await after.play(room.id, 8)  # and the game goes on
+    assert turn.to_dict()["moves"][-2] == {"mark": "X", "position": 8, "by": "you"}
+
+
+async def test_a_turn_stopped_halfway_is_finished_when_the_room_is_next_touched(tmp_path):
+    db = tmp_path / "rooms.db"
+    before = reopened(db)
+    room = before.create_room("hard")
+    with room.lock:
+        room.play(HUMAN, 0, "human")  # kept; the process "dies" before the opponent answers
+    before.rooms.close()
+    after = reopened(db)
+    state = after.room(room.id).to_dict()
+    assert (state["status"], state["board"][4], state["moves"][-1]["by"]) == ("your_turn", "O", "engine")
+
+
+def test_expiry_and_the_cap_hold_on_disk(tmp_path):
+    db = tmp_path / "rooms.db"
+    store = SqliteRoomStore(str(db), ttl=600, capacity=2)
+    old, young = store.add("easy", "O-Bot"), store.add("easy", "O-Bot")
+    old.updated_at -= 600
+    store.add("easy", "O-Bot")  # the cap sweeps the expired room away
+    store.close()
+    ids = {row[0] for row in sqlite3.connect(db).execute("SELECT id FROM rooms")}
+    assert young.id in ids and old.id not in ids and len(ids) == 2
+
+
+def test_a_new_database_is_migrated_and_a_newer_one_refused(tmp_path):
+    db = tmp_path / "rooms.db"
+    SqliteRoomStore(str(db)).close()
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with sqlite3.connect(db) as newer:
+        newer.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(ConfigError, match=r"has schema version 2, newer than this server's 1: left untouched"):
+        SqliteRoomStore(str(db))
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) + 1
+
+
+async def test_many_writers_at_once_never_corrupt_the_file(tmp_path):
+    db = tmp_path / "rooms.db"
+    service = reopened(db)
+    rooms = [service.create_room("easy") for _ in range(16)]
+    loops = []
+
+    def play(room_id: str) -> None:
+        import asyncio
+
+        loop = asyncio.new_event_loop()
+        loops.append(loop)
+        rng = random.Random(room_id)
+        while service.room(room_id).status() == "your_turn":
+            loop.run_until_complete(service.play(room_id, rng.choice(service.room(room_id).board.legal_moves())))
+        loop.close()
+
+    threads = [threading.Thread(target=play, args=(room.id,)) for room in rooms]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    states = {room.id: room.to_dict() for room in rooms}
+    service.rooms.close()
+    assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    after = reopened(db)
+    assert {room_id: after.room(room_id).to_dict() for room_id in states} == states
+    assert all(state["status"] in ("won", "lost", "draw") for state in states.values())
+
+
+def test_a_server_killed_mid_game_keeps_every_acknowledged_move(tmp_path):
+    """kill -9 at random moments, the opponent often mid-thought; every acknowledged move and message survives."""
+    db, fake, rng = str(tmp_path / "rooms.db"), FakeMistral(delay=0.4).start(), random.Random(11)
+    env = {"ROOMS_DB": db, "MISTRAL_API_KEY": "k", "MISTRAL_SERVER_URL": fake.url, "RATE_LIMIT_MOVE": "0"}
+    acknowledged: dict[str, list[tuple[str, int]]] = {}
+    said: dict[str, list[str]] = {}
+    try:
+        for round_ in range(4):
+            server = Served("mcp_server.py", **env)
+            for room_id in acknowledged:  # the games go on where they were
+                state = http("GET", f"{server.url}/rooms/{room_id}")[1]
+                assert [(m["mark"], m["position"]) for m in state["moves"]][: len(acknowledged[room_id])] == (
+                    acknowledged[room_id]
+                )
+                assert [c["text"] for c in state["chat"] if c["from"] == "you"] == said[room_id]
+                assert state["status"] != "opponent_turn" or state["opponent"]["thinking"]
+            status, room = http("POST", f"{server.url}/rooms", {"difficulty": "easy"})
+            assert status == 201
+            acknowledged[room["room_id"]], said[room["room_id"]] = [], []
+            http("POST", f"{server.url}/rooms/{room['room_id']}/chat", {"message": f"round {round_}"})
+            said[room["room_id"]].append(f"round {round_}")
+            killer = threading.Timer(rng.uniform(0.2, 1.5), server.process.send_signal, (signal.SIGKILL,))
+            killer.start()
+            for room_id in list(acknowledged):
+                try:
+                    status, state = http("GET", f"{server.url}/rooms/{room_id}")
+                    if status == 200 and state["legal_moves"]:
+                        status, state = http(
+                            "POST", f"{server.url}/rooms/{room_id}/move", {"position": state["legal_moves"][0]}
+                        )
+                        if status == 200:
+                            acknowledged[room_id] = [(m["mark"], m["position"]) for m in state["moves"]]
+                except OSError:
+                    break  # killed
+            killer.join()
+            server.process.wait(timeout=10)
+            time.sleep(0.1)
+    finally:
+        fake.stop()
