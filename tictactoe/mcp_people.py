@@ -108,6 +108,17 @@ async def seat_token(ctx: Context, service: GameService, room: Room, given: str)
     return token
 
 
+async def room_and_token(ctx: Context, service: GameService, room_id: str, given: str) -> tuple[Room, str | None]:
+    """The room a call is about, and the caller's seat token in it (if it is a game for two and they hold one)."""
+    room = service.room(await target_room(ctx, room_id))
+    return room, await seat_token(ctx, service, room, given)
+
+
+async def queue_ticket(ctx: Context, given: str) -> str:
+    """The caller's queue ticket: the one given, else the one this connection holds, else none."""
+    return given or (await ctx.get_state("ticket") if has_session(ctx) else "") or ""
+
+
 def add_people_tools(mcp: FastMCP, service: GameService) -> None:
     """Register the two-person tools and the room resource on `mcp`."""
 
@@ -119,8 +130,7 @@ def add_people_tools(mcp: FastMCP, service: GameService) -> None:
         Answers queue `waiting` (with your place in the queue and a ticket) or `matched` (the room_id, your mark
         and who moves first). While waiting, call again (with the ticket, where the connection keeps no session).
         """
-        ticket = ticket or (await ctx.get_state("ticket") if has_session(ctx) else "") or ""
-        outcome = service.people.enter_queue(ticket, name, client_of(ctx), listener_for(ctx))
+        outcome = service.people.enter_queue(await queue_ticket(ctx, ticket), name, client_of(ctx), listener_for(ctx))
         if has_session(ctx):
             await ctx.set_state("ticket", outcome["ticket"])
         if outcome["queue"] == "waiting":
@@ -133,8 +143,7 @@ def add_people_tools(mcp: FastMCP, service: GameService) -> None:
     @refusing_game_errors
     async def leave_queue(ctx: Context, ticket: Ticket = "") -> ToolResult:
         """Stop waiting for a partner."""
-        ticket = ticket or (await ctx.get_state("ticket") if has_session(ctx) else "") or ""
-        outcome = service.people.leave_queue(ticket)
+        outcome = service.people.leave_queue(await queue_ticket(ctx, ticket))
         text = "You left the queue." if outcome["queue"] == "left" else "You were not waiting in the queue."
         return ToolResult(content=text, structured_content=outcome)
 
@@ -142,7 +151,7 @@ def add_people_tools(mcp: FastMCP, service: GameService) -> None:
     @refusing_game_errors
     async def join_room(ctx: Context, room_id: Annotated[str, Field(max_length=64)], name: Name = "") -> ToolResult:
         """Take the free seat in a room someone made for two people (create_room with opponent "human")."""
-        seated = service.people.join(room_id, name, listener_for(ctx))
+        seated = service.people.join(room_id, name)
         await remember_seat(ctx, service, room_id, seated.seat.token)
         return answer(ctx, seated.to_dict())
 
@@ -158,8 +167,7 @@ def add_people_tools(mcp: FastMCP, service: GameService) -> None:
     ) -> ToolResult:
         """In a game between two people, wait until it is your turn, the game ends, or the other player says
         something or leaves; then show what happened. Returns `timeout` if nothing did in time."""
-        room = service.room(await target_room(ctx, room_id))
-        token = await seat_token(ctx, service, room, player_token)
+        room, token = await room_and_token(ctx, service, room_id, player_token)
         waited = await service.people.wait_for_turn(room.id, token, timeout_seconds)
         return answer(ctx, waited.to_dict())
 
@@ -167,8 +175,7 @@ def add_people_tools(mcp: FastMCP, service: GameService) -> None:
     @refusing_game_errors
     async def leave_chat(ctx: Context, room_id: RoomId = "", player_token: PlayerToken = "") -> ToolResult:
         """Leave a game between two people: the other player is told, and an unfinished game is yours lost."""
-        room = service.room(await target_room(ctx, room_id))
-        token = await seat_token(ctx, service, room, player_token)
+        room, token = await room_and_token(ctx, service, room_id, player_token)
         seated = service.people.leave(room.id, token)
         return answer(ctx, seated.room.to_dict(seated.seat.mark))
 
@@ -176,6 +183,4 @@ def add_people_tools(mcp: FastMCP, service: GameService) -> None:
     async def room_resource(room_id: str, ctx: Context) -> dict:
         """A room, as the reader sees it: from their seat if they hold one, else as a spectator."""
         room = service.room(room_id)
-        token = await seat_token(ctx, service, room, "")
-        mark = next((seat.mark for seat in room.seats.values() if seat.token == token), None) if token else None
-        return room.to_dict(mark if room.two_people else "X")
+        return room.seen_by(await seat_token(ctx, service, room, ""))

@@ -25,7 +25,7 @@ from tictactoe.mcp_common import (
     remember,
     target_room,
 )
-from tictactoe.mcp_people import Name, PlayerToken, add_people_tools, listener_for, remember_seat, seat_token
+from tictactoe.mcp_people import Name, PlayerToken, add_people_tools, remember_seat, room_and_token, seat_token
 from tictactoe.rules import as_json
 from tictactoe.service import GameService
 from tictactoe.views import board_markdown
@@ -108,7 +108,7 @@ def build_mcp(service: GameService) -> FastMCP:
         ctx: Context, difficulty: Difficulty = "", opponent: Opponent = "ai", name: Name = ""
     ) -> ToolResult:
         if opponent == "human":
-            seated = service.people.open_room(name, client_of(ctx), listener_for(ctx))
+            seated = service.people.open_room(name, client_of(ctx))
             await remember_seat(ctx, service, seated.room.id, seated.seat.token)
             return answer(ctx, seated.to_dict())
         room = service.create_room(difficulty or None, client=client_of(ctx))
@@ -129,8 +129,7 @@ def build_mcp(service: GameService) -> FastMCP:
 
         Returns the new board, whose turn it is, the status and the legal moves.
         """
-        room = service.room(await target_room(ctx, room_id))
-        token = await seat_token(ctx, service, room, player_token)
+        room, token = await room_and_token(ctx, service, room_id, player_token)
         version = expected_version or None
         turn = await service.play(room.id, position, client=client_of(ctx), expected_version=version, token=token)
         await remember(ctx, room.id)
@@ -148,8 +147,7 @@ def build_mcp(service: GameService) -> FastMCP:
 
         Chat never changes the board.
         """
-        room = service.room(await target_room(ctx, room_id))
-        token = await seat_token(ctx, service, room, player_token)
+        room, token = await room_and_token(ctx, service, room_id, player_token)
         seen = await service.chat(room.id, message, client=client_of(ctx), token=token)
         await remember(ctx, room.id)
         return answer(ctx, seen.to_dict())
@@ -160,11 +158,8 @@ def build_mcp(service: GameService) -> FastMCP:
         """Show a room: the board, whose turn, the status, the legal moves and the latest chat."""
         room = service.room(await target_room(ctx, room_id))
         await remember(ctx, room.id)
-        if not room.two_people:
-            return answer(ctx, room.to_dict())
         token = await seat_token(ctx, service, room, player_token)
-        mark = room.seat_of(token).mark if token else None  # no seat: a spectator
-        return answer(ctx, room.to_dict(mark))
+        return answer(ctx, room.seen_by(token))  # in a game for two without a seat: a spectator's view
 
     @mcp.tool(annotations=READ)
     @refusing_game_errors

@@ -73,18 +73,21 @@ class People:
         self._tickets: OrderedDict[str, Ticket] = OrderedDict()  # every ticket handed out, matched or not
         self._lock = threading.Lock()
 
-    def open_room(self, name: str, client: str, listener: Listener | None = None) -> Seated:
-        """A room for two people; the caller takes a seat (X or O, by lot) and invites someone with the room_id."""
+    def open_room(self, name: str, client: str) -> Seated:
+        """A room for two people; the caller takes a seat (X or O, by lot) and invites someone with the room_id.
+
+        The caller is reached through `hold`, once their connection is known.
+        """
         self.limiter.hit(client, "create")
         room = self.rooms.add(None, "", two_people=True)
-        return self._seat(room, name, listener)
+        return self._seat(room, name, None)
 
-    def join(self, room_id: str, name: str, listener: Listener | None = None) -> Seated:
+    def join(self, room_id: str, name: str) -> Seated:
         """Take the free seat in someone's room; they are told at once."""
         room = self.rooms.get(room_id)
         if not room.two_people:
             raise RoomFull("That room is a game against the opponent, with no seat to take: you can watch it.")
-        seated = self._seat(room, name, listener)
+        seated = self._seat(room, name, None)
         self._tell_found(room, other(seated.seat.mark))
         return seated
 
@@ -189,8 +192,7 @@ class People:
     def _tell_found(room: Room, mark: str) -> None:
         partner = room.seats.get(other(mark))
         data = {"room_id": room.id, "your_mark": mark, "partner": partner.name if partner else None}
-        data["first_move"] = "you" if mark == X else "partner"
-        room.tell(mark, "chatroom.found", data)
+        room.tell(mark, "chatroom.found", {**data, "first_move": first_move(mark)})
 
 
 def valid_name(name: object) -> str:
@@ -200,15 +202,14 @@ def valid_name(name: object) -> str:
     return " ".join(name.split())
 
 
+def first_move(mark: str) -> str:
+    """Who moves first, as the player of `mark` hears it: X always does."""
+    return "you" if mark == X else "partner"
+
+
 def matched(ticket: Ticket) -> dict:
     seated = ticket.match
-    mark = seated.seat.mark
-    return {
-        **seated.to_dict(),
-        "queue": "matched",
-        "ticket": ticket.id,
-        "first_move": "you" if mark == X else "partner",
-    }
+    return {**seated.to_dict(), "queue": "matched", "ticket": ticket.id, "first_move": first_move(seated.seat.mark)}
 
 
 def _said_by(room: Room, mark: str) -> float:

@@ -87,8 +87,10 @@ class RoomStore:
 
     def _sweep(self, now: float) -> None:
         """Delete expired rooms and note when the next one will expire. Call with `_lock` held."""
-        self._forget([room_id for room_id, room in self._rooms.items() if self._expired(room, now)])
-        self._rooms = {room_id: room for room_id, room in self._rooms.items() if not self._expired(room, now)}
+        expired = [room_id for room_id, room in self._rooms.items() if self._expired(room, now)]
+        self._forget(expired)
+        for room_id in expired:
+            del self._rooms[room_id]
         self._watched = {room.watch_id: room for room in self._rooms.values()}
         idle = (room.updated_at + self.ttl for room in self._rooms.values() if not room.thinking)
         self._next_expiry = min(idle, default=math.inf)
