@@ -259,10 +259,7 @@ def store_throughput(kind: str, games: int = STORE_GAMES) -> float:
         loop, rng, moves = asyncio.new_event_loop(), random.Random(6), 0
         start = time.perf_counter()
         for _ in range(games):
-            room = service.create_room("easy")
-            while room.status() == "your_turn":
-                loop.run_until_complete(service.play(room.id, rng.choice(room.board.legal_moves())))
-                moves += 1
+            moves += loop.run_until_complete(play_out(service, service.create_room("easy"), rng))
         elapsed = time.perf_counter() - start
         loop.close()
         if isinstance(store, SqliteRoomStore):
@@ -287,12 +284,20 @@ def bytes_per_room(count: int = 2000, worst: bool = False) -> float:
     return used / count
 
 
+async def play_out(service: GameService, room: Room, rng: random.Random) -> int:
+    """Random legal moves until the game ends; how many the human made."""
+    moves = 0
+    while room.status() == "your_turn":
+        await service.play(room.id, rng.choice(room.board.legal_moves()))
+        moves += 1
+    return moves
+
+
 async def fill_rooms(service: GameService, count: int, worst: bool) -> None:
     rng = random.Random(1)
     for i in range(count):
         room = service.create_room()
-        while room.status() == "your_turn":
-            await service.play(room.id, rng.choice(room.board.legal_moves()))
+        await play_out(service, room, rng)
         if worst:
             fill_chat(room, i)
         else:
