@@ -13,6 +13,7 @@ from tictactoe.views import room_markdown
 
 TOOLS = {"create_room", "make_move", "send_chat", "get_room_state", "list_rooms", "get_help"}
 PEOPLE_TOOLS = {"enter_queue", "leave_queue", "join_room", "wait_for_turn", "leave_chat"}
+RECORD_TOOLS = {"get_game_history", "get_stats"}
 
 
 async def call(client, tool, **arguments):
@@ -21,7 +22,7 @@ async def call(client, tool, **arguments):
 
 async def test_the_tools_with_plain_schemas(mcp):
     tools = {tool.name: tool for tool in await mcp.list_tools()}
-    assert set(tools) == TOOLS | PEOPLE_TOOLS
+    assert set(tools) == TOOLS | PEOPLE_TOOLS | RECORD_TOOLS
     make_move = tools["make_move"].input_schema
     assert make_move["required"] == ["position"]
     assert make_move["properties"]["position"]["type"] == "integer"
@@ -172,17 +173,18 @@ async def test_sessionless_connections_are_told_to_pass_room_id(service):
 
 async def test_get_help_explains_the_board_and_tools(mcp):
     result = await call(mcp, "get_help")
-    assert set(result.structured_content["tools"]) == TOOLS | PEOPLE_TOOLS
+    assert set(result.structured_content["tools"]) == TOOLS | PEOPLE_TOOLS | RECORD_TOOLS
     assert result.structured_content["board"] == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
     assert "Against the opponent you are X and move first" in result.content[0].text
 
 
-async def test_create_room_states_the_retention_policy(mcp):
+async def test_create_room_states_the_retention_policy(mcp, service):
     tools = {tool.name: tool for tool in await mcp.list_tools()}
+    restarts = "" if service.rooms.durable else ", and when the server restarts"
     assert tools["create_room"].description == (
         "Start a new tic-tac-toe game; the user is X and moves first. Returns the room_id to pass to later calls.\n\n"
-        "A room is deleted 60 minutes after its last move or message, and when the server restarts; "
-        "the server holds at most 10000 rooms at once."
+        f"A room is deleted 60 minutes after its last move or message{restarts}; "
+        "the server holds at most 10000 rooms at once. Give a name to appear on the leaderboard."
     )
 
 

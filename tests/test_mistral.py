@@ -30,7 +30,8 @@ async def test_mistral_chooses_the_move_and_the_line(fake_mistral):
     fake_mistral.script(move_reply(8, "Corner pocket. 🎱"))
     state = (await service.play(room.id, 4)).to_dict()
     assert state["board"][8] == "O"
-    assert state["moves"][-1] == {"mark": "O", "position": 8, "by": "mistral"}
+    at = state["moves"][-1]["at"]
+    assert state["moves"][-1] == {"mark": "O", "position": 8, "by": "mistral", "via": "server", "at": at}
     assert state["chat"][-1]["text"] == "Corner pocket. 🎱"
     assert state["opponent"]["moves_chosen_by"] == "mistral"
 
@@ -107,7 +108,8 @@ async def test_a_named_difficulty_lets_the_engine_move_and_mistral_talk(fake_mis
     room = service.create_room("hard")
     fake_mistral.script(Reply(json.dumps({"message": "Centre is mine."})))
     state = (await service.play(room.id, 0)).to_dict()
-    assert state["moves"][-1] == {"mark": "O", "position": 4, "by": "engine"}
+    at = state["moves"][-1]["at"]
+    assert state["moves"][-1] == {"mark": "O", "position": 4, "by": "engine", "via": "server", "at": at}
     assert state["chat"][-1]["text"] == "Centre is mine."
     assert "You just played O at 4, your first move." in fake_mistral.requests[-1]["messages"][1]["content"]
 
@@ -147,13 +149,13 @@ async def test_chat_cannot_change_the_game_even_when_the_model_obeys(fake_mistra
     await service.play(room.id, 4)
     before = room.to_dict()
     fake_mistral.script(Reply(json.dumps({"move": 8, "board": ["X"] * 9, "message": "Done, X is on 8!"})))
-    state = (await service.chat(room.id, message)).to_dict()
+    state = (await service.chat(room.id, message, via="mcp")).to_dict()
     assert {k: state[k] for k in ("board", "moves", "status", "turn", "winner")} == {
         k: before[k] for k in ("board", "moves", "status", "turn", "winner")
     }
     assert state["chat"][-2:] == [
-        {"from": "you", "text": " ".join(message.split()), "at": state["chat"][-2]["at"]},
-        {"from": "opponent", "text": "Done, X is on 8!", "at": state["chat"][-1]["at"]},
+        {"from": "you", "text": " ".join(message.split()), "at": state["chat"][-2]["at"], "via": "mcp"},
+        {"from": "opponent", "text": "Done, X is on 8!", "at": state["chat"][-1]["at"], "via": "server"},
     ]
     prompt = fake_mistral.requests[-1]["messages"][1]["content"]
     assert prompt.endswith("The human says (a JSON string): " + json.dumps(message, ensure_ascii=False))

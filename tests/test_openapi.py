@@ -69,6 +69,8 @@ def test_the_document_is_served_and_valid():
         "GET /openapi.json",
         "POST /rooms",
         "GET /rooms/{room_id}",
+        "GET /rooms/{room_id}/history",
+        "GET /stats",
         "POST /rooms/{room_id}/join",
         "POST /rooms/{room_id}/leave",
         "POST /rooms/{room_id}/move",

@@ -37,8 +37,9 @@ async def test_everything_a_player_cares_about_is_there_after_a_restart(tmp_path
     assert after.watched(room.to_dict()["links"]["watch"].rsplit("/", 1)[1]).id == room.id
     assert after.room(seated.room.id).to_dict(joined.seat.mark) == pair
     assert after.room(seated.room.id).seat_of(joined.seat.token).name == "Ben"
-    turn = await after.play(room.id, 8)  # and the game goes on
-    assert turn.to_dict()["moves"][-2] == {"mark": "X", "position": 8, "by": "you"}
+    turn = await after.play(room.id, 8, via="page")  # and the game goes on
+    move = turn.to_dict()["moves"][-2]
+    assert move == {"mark": "X", "position": 8, "by": "you", "via": "page", "at": move["at"]}
 
 
 async def test_a_turn_stopped_halfway_is_finished_when_the_room_is_next_touched(tmp_path):
@@ -71,7 +72,10 @@ def test_a_new_database_is_migrated_and_a_newer_one_refused(tmp_path):
     assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with sqlite3.connect(db) as newer:
         newer.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
-    with pytest.raises(ConfigError, match=r"has schema version 2, newer than this server's 1: left untouched"):
+    newer_than = (
+        rf"has schema version {len(MIGRATIONS) + 1}, newer than this server's {len(MIGRATIONS)}: left untouched"
+    )
+    with pytest.raises(ConfigError, match=newer_than):
         SqliteRoomStore(str(db))
     assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) + 1
 
@@ -103,6 +107,7 @@ async def test_many_writers_at_once_never_corrupt_the_file(tmp_path):
     after = reopened(db)
     assert {room_id: after.room(room_id).to_dict() for room_id in states} == states
     assert all(state["status"] in ("won", "lost", "draw") for state in states.values())
+    assert after.rooms.scores.games() == len(states)  # each finished game counted once, by whichever thread
 
 
 def test_a_server_killed_mid_game_keeps_every_acknowledged_move(tmp_path):
@@ -142,5 +147,10 @@ def test_a_server_killed_mid_game_keeps_every_acknowledged_move(tmp_path):
             killer.join()
             server.process.wait(timeout=10)
             time.sleep(0.1)
+        server = Served("mcp_server.py", **env)
+        statuses = [http("GET", f"{server.url}/rooms/{room_id}")[1]["status"] for room_id in acknowledged]
+        finished = sum(status in ("won", "lost", "draw") for status in statuses)
+        assert http("GET", f"{server.url}/stats")[1]["games"] == finished  # each finished game, once
+        server.stop()
     finally:
         fake.stop()

@@ -13,6 +13,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 
 from tictactoe.errors import Busy, GameError, RoomRequired
+from tictactoe.rooms import ANONYMOUS, player_key
 from tictactoe.service import LOCAL
 from tictactoe.views import board_markdown, room_markdown, with_base
 
@@ -30,6 +31,11 @@ def has_session(ctx: Context) -> bool:
     """Whether calls on this connection share a session (SSE, stdio and handshake-era HTTP do)."""
     request = ctx.request_context
     return request is not None and request.protocol_version not in MODERN_PROTOCOL_VERSIONS
+
+
+def player_of(ctx: Context) -> str:
+    """Whose record this caller's results go to: their connection's, if calls on it share a session."""
+    return player_key("connection", ctx.session_id) if has_session(ctx) else ANONYMOUS
 
 
 def client_of(ctx: Context) -> str:

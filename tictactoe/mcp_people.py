@@ -22,6 +22,7 @@ from tictactoe.mcp_common import (
     answer,
     client_of,
     has_session,
+    player_of,
     refusing_game_errors,
     remember,
     target_room,
@@ -35,7 +36,9 @@ PlayerToken = Annotated[
     str,
     Field(max_length=64, description="Your seat's token from join_room/enter_queue. Omit on connections that keep it."),
 ]
-Name = Annotated[str, Field(max_length=40, description="The name the other player sees. Optional.")]
+Name = Annotated[
+    str, Field(max_length=40, description="Your display name: the other player sees it, the leaderboard lists it.")
+]
 Ticket = Annotated[str, Field(max_length=64, description="The ticket enter_queue gave you, to ask again. Optional.")]
 
 
@@ -130,7 +133,9 @@ def add_people_tools(mcp: FastMCP, service: GameService) -> None:
         Answers queue `waiting` (with your place in the queue and a ticket) or `matched` (the room_id, your mark
         and who moves first). While waiting, call again (with the ticket, where the connection keeps no session).
         """
-        outcome = service.people.enter_queue(await queue_ticket(ctx, ticket), name, client_of(ctx), listener_for(ctx))
+        outcome = service.people.enter_queue(
+            await queue_ticket(ctx, ticket), name, client_of(ctx), listener_for(ctx), player_of(ctx)
+        )
         if has_session(ctx):
             await ctx.set_state("ticket", outcome["ticket"])
         if outcome["queue"] == "waiting":
@@ -151,7 +156,7 @@ def add_people_tools(mcp: FastMCP, service: GameService) -> None:
     @refusing_game_errors
     async def join_room(ctx: Context, room_id: Annotated[str, Field(max_length=64)], name: Name = "") -> ToolResult:
         """Take the free seat in a room someone made for two people (create_room with opponent "human")."""
-        seated = service.people.join(room_id, name)
+        seated = service.people.join(room_id, name, player_of(ctx))
         await remember_seat(ctx, service, room_id, seated.seat.token)
         return answer(ctx, seated.to_dict())
 

@@ -20,15 +20,19 @@ from tictactoe.mcp_common import (
     answer,
     client_of,
     has_session,
+    player_of,
     refusal,
     refusing_game_errors,
     remember,
     target_room,
 )
 from tictactoe.mcp_people import Name, PlayerToken, add_people_tools, remember_seat, room_and_token, seat_token
+from tictactoe.people import valid_name
+from tictactoe.rooms import Player
 from tictactoe.rules import as_json
+from tictactoe.scores import LEADERS_MOST
 from tictactoe.service import GameService
-from tictactoe.views import board_markdown
+from tictactoe.views import board_markdown, history_markdown, stats_markdown
 
 INSTRUCTIONS = (
     "Tic-tac-toe against a trash-talking opponent. Call create_room to start (it returns a room_id), "
@@ -97,9 +101,10 @@ def build_mcp(service: GameService) -> FastMCP:
         session_state_store=MemoryStore(max_entries_per_collection=STATE_ENTRIES),
     )
 
+    restarts = "" if service.rooms.durable else ", and when the server restarts"
     retention = (
-        f"A room is deleted {service.rooms.ttl / 60:g} minutes after its last move or message, and when the server "
-        f"restarts; the server holds at most {service.rooms.capacity} rooms at once."
+        f"A room is deleted {service.rooms.ttl / 60:g} minutes after its last move or message{restarts}; "
+        f"the server holds at most {service.rooms.capacity} rooms at once. Give a name to appear on the leaderboard."
     )
 
     @mcp.tool(annotations=PLAY, description=f"{CREATE_ROOM}\n\n{retention}")
@@ -108,10 +113,11 @@ def build_mcp(service: GameService) -> FastMCP:
         ctx: Context, difficulty: Difficulty = "", opponent: Opponent = "ai", name: Name = ""
     ) -> ToolResult:
         if opponent == "human":
-            seated = service.people.open_room(name, client_of(ctx))
+            seated = service.people.open_room(name, client_of(ctx), player_of(ctx))
             await remember_seat(ctx, service, seated.room.id, seated.seat.token)
             return answer(ctx, seated.to_dict())
-        room = service.create_room(difficulty or None, client=client_of(ctx))
+        player = Player(player_of(ctx), valid_name(name))
+        room = service.create_room(difficulty or None, client=client_of(ctx), player=player)
         await remember(ctx, room.id)
         return answer(ctx, room.to_dict())
 
@@ -131,7 +137,9 @@ def build_mcp(service: GameService) -> FastMCP:
         """
         room, token = await room_and_token(ctx, service, room_id, player_token)
         version = expected_version or None
-        turn = await service.play(room.id, position, client=client_of(ctx), expected_version=version, token=token)
+        turn = await service.play(
+            room.id, position, client=client_of(ctx), expected_version=version, token=token, via="mcp"
+        )
         await remember(ctx, room.id)
         return answer(ctx, turn.to_dict())
 
@@ -148,7 +156,7 @@ def build_mcp(service: GameService) -> FastMCP:
         Chat never changes the board.
         """
         room, token = await room_and_token(ctx, service, room_id, player_token)
-        seen = await service.chat(room.id, message, client=client_of(ctx), token=token)
+        seen = await service.chat(room.id, message, client=client_of(ctx), token=token, via="mcp")
         await remember(ctx, room.id)
         return answer(ctx, seen.to_dict())
 
@@ -193,6 +201,27 @@ def build_mcp(service: GameService) -> FastMCP:
         text = "\n".join(lines) if lines else "No rooms yet on this connection: call create_room to start one."
         return ToolResult(content=text, structured_content={"rooms": summaries, "current_room": current})
 
+    @mcp.tool(annotations=READ)
+    @refusing_game_errors
+    async def get_game_history(ctx: Context, room_id: RoomId = "", player_token: PlayerToken = "") -> ToolResult:
+        """A game from its first move: every move in order with who made it, where it came from (mcp, rest, page
+        or the server's opponent) and when, the board after each move (to replay it), and the chat."""
+        room, token = await room_and_token(ctx, service, room_id, player_token)
+        history = room.history(room.mark_of(token))
+        return ToolResult(content=history_markdown(history), structured_content=history)
+
+    @mcp.tool(annotations=READ)
+    @refusing_game_errors
+    async def get_stats(
+        ctx: Context,
+        name: Annotated[str, Field(max_length=40, description="A player's name, for their record. Optional.")] = "",
+        limit: Annotated[int, Field(ge=1, le=LEADERS_MOST, description="Names on the leaderboard.")] = 10,
+    ) -> ToolResult:
+        """The leaderboard (wins, losses and draws per named player, against each level, Mistral and people),
+        this connection's own record, and a named player's."""
+        stats = service.stats(limit, valid_name(name), player_of(ctx))
+        return ToolResult(content=stats_markdown(stats), structured_content=stats)
+
     add_people_tools(mcp, service)
 
     @mcp.tool(annotations=READ)
@@ -209,6 +238,8 @@ TOOLS = {
     "send_chat": "Talk to the opponent.",
     "get_room_state": "Show the board, whose turn and the chat.",
     "list_rooms": "Your rooms on this connection.",
+    "get_game_history": "Every move of a game with who, where from and when, and the chat: to replay it.",
+    "get_stats": "The leaderboard, and your wins, losses and draws.",
     "enter_queue": "Be paired with a stranger (the first two waiting play each other).",
     "leave_queue": "Stop waiting for a partner.",
     "join_room": "Take the free seat in a room made for two people.",

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from tictactoe.engine import DIFFICULTIES
 from tictactoe.people import NAME_LIMIT
-from tictactoe.rooms import CHAT_KEPT, NEXT_STEP, NEXT_STEP_PEOPLE
+from tictactoe.rooms import CHAT_KEPT, NEXT_STEP, NEXT_STEP_PEOPLE, SERVER, VIA
+from tictactoe.scores import AGAINST, LEADERS_MOST
 from tictactoe.service import MESSAGE_LIMIT
 
 MARKS = ["X", "O"]
-NAME = {"type": "string", "maxLength": NAME_LIMIT, "description": "The name the other player sees."}
+NAME = {
+    "type": "string",
+    "maxLength": NAME_LIMIT,
+    "description": "Your display name, for the other player and the leaderboard.",
+}
 TOKEN = {"type": "string", "description": "Your seat's player_token, in a room for two people."}
 CELL = {"type": "integer", "minimum": 0, "maximum": 8}
 TIME = {"type": "number", "description": "Unix seconds."}
@@ -47,6 +52,13 @@ def _enum(*values: str) -> dict:
     return {"type": "string", "enum": list(values)}
 
 
+WHENCE = {
+    **_nullable(_enum(*VIA, SERVER)),
+    "description": "Where it came from: MCP, REST, this server's pages, or the server (the opponent). "
+    "null: not recorded (stored before history was).",
+}
+WHEN = {**_nullable(TIME), "description": "Unix seconds; null: not recorded (stored before history was)."}
+
 ROOM_STATE = {
     "room_id": {"type": "string", "pattern": ROOM_ID},
     "board": {
@@ -79,14 +91,22 @@ ROOM_STATE = {
         "type": "array",
         "maxItems": 9,
         "items": _closed(
-            {"mark": _enum(*MARKS), "position": CELL, "by": _enum("you", "opponent", "engine", "mistral", "human")}
+            {
+                "mark": _enum(*MARKS),
+                "position": CELL,
+                "by": _enum("you", "opponent", "engine", "mistral", "human"),
+                "via": WHENCE,
+                "at": WHEN,
+            }
         ),
     },
     "chat": {
         "type": "array",
         "maxItems": CHAT_KEPT,
         "description": "Oldest first; older lines scroll away.",
-        "items": _closed({"from": _enum("you", "opponent", *MARKS), "text": {"type": "string"}, "at": TIME}),
+        "items": _closed(
+            {"from": _enum("you", "opponent", *MARKS), "text": {"type": "string"}, "at": TIME, "via": WHENCE}
+        ),
     },
     "next_step": {"type": "string"},
     "version": {"type": "integer", "minimum": 0, "description": "Goes up with every move and chat line."},
@@ -99,6 +119,13 @@ ROOM_STATE = {
         },
         description="The room's pages: absolute URLs in replies, paths in error bodies.",
     ),
+}
+COUNTS = {"wins": {"type": "integer", "minimum": 0}, "losses": {"type": "integer", "minimum": 0},
+          "draws": {"type": "integer", "minimum": 0}}  # fmt: skip
+RECORD = {
+    "games": {"type": "integer", "minimum": 0},
+    **COUNTS,
+    "against": _closed({against: _closed(COUNTS) for against in AGAINST}, description="Per opponent kind."),
 }
 LAST_TURN = _closed(
     {"you": CELL, "opponent": {**_nullable(CELL), "description": "null: your move ended the game."}},
@@ -139,6 +166,61 @@ SCHEMAS = {
         description="Every error; `room` when it happened in one.",
     ),
     "Busy": {"allOf": [_ref("Error"), {"properties": {"error": {"required": ["retry_after"]}}}]},
+    "History": _closed(
+        {
+            **{key: ROOM_STATE[key] for key in ("room_id", "status", "your_mark", "winner", "winning_line")},
+            **{key: ROOM_STATE[key] for key in ("forfeited_by", "version")},
+            "against": {**_enum(*AGAINST), "description": "The engine's level, mistral, or people."},
+            "players": _closed(
+                {
+                    mark: _closed(
+                        {
+                            "name": {**_nullable({"type": "string"}), "description": "null: none given, or no one."},
+                            "kind": _enum("human", "engine", "mistral"),
+                        }
+                    )
+                    for mark in MARKS
+                }
+            ),
+            "moves": {
+                "type": "array",
+                "maxItems": 9,
+                "description": "In order; `board` is the board after the move, to replay the game.",
+                "items": _closed(
+                    {
+                        "number": {"type": "integer", "minimum": 1, "maximum": 9},
+                        **ROOM_STATE["moves"]["items"]["properties"],
+                        "player": {**_nullable({"type": "string"}), "description": "The name of who moved."},
+                        "board": ROOM_STATE["board"],
+                    }
+                ),
+            },
+            "chat": ROOM_STATE["chat"],
+            "chat_earlier": {"type": "integer", "minimum": 0, "description": "Lines said before the kept ones."},
+            "created_at": TIME,
+            "updated_at": TIME,
+            "links": ROOM_STATE["links"],
+            "markdown": {"type": "string", "description": "As a chat shows it."},
+        },
+        description="A game from its first move, as the holder of the X-Player-Token sees it.",
+    ),
+    "Stats": _closed(
+        {
+            "games": {"type": "integer", "minimum": 0, "description": "Finished games counted, each once."},
+            "leaderboard": {
+                "type": "array",
+                "maxItems": LEADERS_MOST,
+                "description": "Named players, most wins first (then fewest losses, most draws).",
+                "items": _closed({"rank": {"type": "integer", "minimum": 1}, "name": {"type": "string"}, **RECORD}),
+            },
+            "player": _closed(
+                {"name": {"type": "string"}, **RECORD}, description="The record of the `name` asked about."
+            ),
+            "you": _closed(RECORD, description="The record of the X-Player-Token's seat."),
+            "markdown": {"type": "string", "description": "As a chat shows it."},
+        },
+        optional=("player", "you"),
+    ),
     "Health": _closed(
         {
             "status": {"type": "string", "const": "ok"},
@@ -295,14 +377,45 @@ def openapi_document() -> dict:
                 **ROOM_PATH,
                 "get": {
                     **_operation("getRoom", "The room.", _ok("The room.", _ref("Room")), 404),
+                    "parameters": [_ref("PlayerToken", "parameters")],
+                },
+            },
+            "/rooms/{room_id}/history": {
+                **ROOM_PATH,
+                "get": {
+                    **_operation(
+                        "getHistory",
+                        "The game from its first move: who made each, where from and when, and the chat.",
+                        _ok("The history.", _ref("History")),
+                        404,
+                    ),
+                    "parameters": [_ref("PlayerToken", "parameters")],
+                },
+            },
+            "/stats": {
+                "get": {
+                    **_operation(
+                        "getStats",
+                        "The leaderboard; a name's record; your seat's.",
+                        _ok("The scores.", _ref("Stats")),
+                        400,
+                    ),
                     "parameters": [
                         {
-                            "name": "X-Player-Token",
-                            "in": "header",
+                            "name": "limit",
+                            "in": "query",
                             "required": False,
-                            "description": "In a room for two: your seat's token, to see the room from your side.",
-                            "schema": TOKEN,
-                        }
+                            "description": "Names on the leaderboard (default 10).",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": LEADERS_MOST},
+                        },
+                        {
+                            "name": "name",
+                            "in": "query",
+                            "required": False,
+                            "description": "A player's name, for their record.",
+                            "schema": {"type": "string", "maxLength": NAME_LIMIT},
+                        },
+                        _ref("PlayerToken", "parameters"),
                     ],
                 },
             },
@@ -331,26 +444,32 @@ def openapi_document() -> dict:
             },
             "/rooms/{room_id}/move": {
                 **ROOM_PATH,
-                "post": _operation(
-                    "move",
-                    "Play your X; the opponent answers in the same call.",
-                    _ok("The room after your move and the opponent's reply.", _ref("Turn")),
-                    400,
-                    404,
-                    409,
-                    body=_body("Move"),
-                ),
+                "post": {
+                    **_operation(
+                        "move",
+                        "Play your X; the opponent answers in the same call.",
+                        _ok("The room after your move and the opponent's reply.", _ref("Turn")),
+                        400,
+                        404,
+                        409,
+                        body=_body("Move"),
+                    ),
+                    "parameters": [_ref("Client", "parameters")],
+                },
             },
             "/rooms/{room_id}/chat": {
                 **ROOM_PATH,
-                "post": _operation(
-                    "chat",
-                    "Talk to the opponent, who answers in character. Chat never changes the board.",
-                    _ok("The room, the exchange at the end of `chat`.", _ref("Room")),
-                    400,
-                    404,
-                    body=_body("Chat"),
-                ),
+                "post": {
+                    **_operation(
+                        "chat",
+                        "Talk to the opponent, who answers in character. Chat never changes the board.",
+                        _ok("The room, the exchange at the end of `chat`.", _ref("Room")),
+                        400,
+                        404,
+                        body=_body("Chat"),
+                    ),
+                    "parameters": [_ref("Client", "parameters")],
+                },
             },
             "/rooms/{room_id}/view": {
                 **ROOM_PATH,
@@ -381,6 +500,21 @@ def openapi_document() -> dict:
             "schemas": SCHEMAS,
             "responses": RESPONSES,
             "parameters": {
+                "PlayerToken": {
+                    "name": "X-Player-Token",
+                    "in": "header",
+                    "required": False,
+                    "description": "Your seat's token: to see a room for two from your side, or for your record.",
+                    "schema": TOKEN,
+                },
+                "Client": {
+                    "name": "X-Client",
+                    "in": "header",
+                    "required": False,
+                    "description": "page: the call comes from this server's pages, as a move's or line's `via` says. "
+                    "Anything else, or none: rest.",
+                    "schema": {"type": "string"},
+                },
                 "RoomId": {
                     "name": "room_id",
                     "in": "path",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from tictactoe.errors import GameError, InvalidRequest, RoomFull
 from tictactoe.limits import RateLimiter
-from tictactoe.rooms import Room, Seat
+from tictactoe.rooms import ANONYMOUS, Room, Seat
 from tictactoe.rules import X, other
 from tictactoe.store import RoomStore
 
@@ -42,6 +42,7 @@ class Ticket:
     id: str
     name: str
     listener: Listener | None
+    player: str  # whose record the game's result goes to
     match: Seated | None = None
     entered_at: float = field(default_factory=time.time)
 
@@ -73,31 +74,34 @@ class People:
         self._tickets: OrderedDict[str, Ticket] = OrderedDict()  # every ticket handed out, matched or not
         self._lock = threading.Lock()
 
-    def open_room(self, name: str, client: str) -> Seated:
+    def open_room(self, name: str, client: str, player: str = ANONYMOUS) -> Seated:
         """A room for two people; the caller takes a seat (X or O, by lot) and invites someone with the room_id.
 
-        The caller is reached through `hold`, once their connection is known.
+        The caller is reached through `hold`, once their connection is known. Their results go to `player` (their
+        connection's key), or without one to their seat's.
         """
         self.limiter.hit(client, "create")
         room = self.rooms.add(None, "", two_people=True)
-        return self._seat(room, name, None)
+        return self._seat(room, name, None, player)
 
-    def join(self, room_id: str, name: str) -> Seated:
+    def join(self, room_id: str, name: str, player: str = ANONYMOUS) -> Seated:
         """Take the free seat in someone's room; they are told at once."""
         room = self.rooms.get(room_id)
         if not room.two_people:
             raise RoomFull("That room is a game against the opponent, with no seat to take: you can watch it.")
-        seated = self._seat(room, name, None)
+        seated = self._seat(room, name, None, player)
         self._tell_found(room, other(seated.seat.mark))
         return seated
 
-    def enter_queue(self, ticket_id: str, name: str, client: str, listener: Listener | None = None) -> dict:
+    def enter_queue(
+        self, ticket_id: str, name: str, client: str, listener: Listener | None = None, player: str = ANONYMOUS
+    ) -> dict:
         """Wait for a partner, or be paired with the one who has waited longest: `waiting` or `matched`."""
         with self._lock:
             ticket = self._tickets.get(ticket_id) if ticket_id else None
             if ticket is None:
                 self.limiter.hit(client, "create")
-                ticket = self._new_ticket(name, listener)
+                ticket = self._new_ticket(name, listener, player)
             elif listener is not None:
                 ticket.listener = listener
             if ticket.match is None:
@@ -166,13 +170,13 @@ class People:
                 return Waited(event or "timeout", waited, room, mark)
             await room.changed_since(version, timeout - waited)
 
-    def _seat(self, room: Room, name: object, listener: Listener | None) -> Seated:
-        seat = room.take_seat(valid_name(name), self.rng)
+    def _seat(self, room: Room, name: object, listener: Listener | None, player: str) -> Seated:
+        seat = room.take_seat(valid_name(name), self.rng, player)
         seat.listener = listener
         return Seated(room, seat)
 
-    def _new_ticket(self, name: object, listener: Listener | None) -> Ticket:
-        ticket = Ticket(secrets.token_urlsafe(16), valid_name(name), listener)
+    def _new_ticket(self, name: object, listener: Listener | None, player: str) -> Ticket:
+        ticket = Ticket(secrets.token_urlsafe(16), valid_name(name), listener, player)
         self._tickets[ticket.id] = ticket
         while len(self._tickets) > TICKETS_KEPT:
             stale = self._tickets.popitem(last=False)[0]
@@ -184,8 +188,8 @@ class People:
         del self._queue[first.id]
         self._queue.pop(second.id, None)
         room = self.rooms.add(None, "", two_people=True)
-        first.match = self._seat(room, first.name, first.listener)
-        second.match = self._seat(room, second.name, second.listener)
+        first.match = self._seat(room, first.name, first.listener, first.player)
+        second.match = self._seat(room, second.name, second.listener, second.player)
         self._tell_found(room, first.match.seat.mark)
 
     @staticmethod

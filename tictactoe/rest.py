@@ -32,9 +32,10 @@ from tictactoe.errors import (
 from tictactoe.openapi import openapi_document
 from tictactoe.pages import Streams, pages
 from tictactoe.people import valid_name
+from tictactoe.rooms import ANONYMOUS, Player, token_key
 from tictactoe.rules import as_json
 from tictactoe.service import LOCAL, GameService, check_difficulty
-from tictactoe.views import room_markdown, with_base
+from tictactoe.views import history_markdown, room_markdown, stats_markdown, with_base
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -115,7 +116,7 @@ def create_app(service: GameService) -> Flask:
             seated = service.people.open_room(name, _client())
             room, state = seated.room, seated.to_dict()
         elif opponent == "ai":
-            room = service.create_room(body.get("difficulty"), client=_client())
+            room = service.create_room(body.get("difficulty"), client=_client(), player=Player(name=name))
             state = room.to_dict()
         else:
             raise InvalidRequest(f'opponent must be "ai" or "human", got {as_json(opponent)}.')
@@ -126,6 +127,22 @@ def create_app(service: GameService) -> Flask:
     @app.get("/rooms/<room_id>")
     def get_room(room_id: str):
         return reply(service.room(room_id).seen_by(request.headers.get("X-Player-Token")))
+
+    @app.get("/rooms/<room_id>/history")
+    def history(room_id: str):
+        room = service.room(room_id)
+        history = with_base(room.history(room.mark_of(request.headers.get("X-Player-Token"))), request.host_url)
+        return jsonify({**history, "markdown": history_markdown(history)})
+
+    @app.get("/stats")
+    def stats():
+        limit = request.args.get("limit", "10")
+        name = valid_name(request.args.get("name", ""))
+        token = request.headers.get("X-Player-Token")
+        found = service.stats(
+            int(limit) if limit.isdecimal() else limit, name, token_key(token) if token else ANONYMOUS
+        )
+        return jsonify({**found, "markdown": stats_markdown(found)})
 
     @app.post("/rooms/<room_id>/join")
     def join(room_id: str):
@@ -144,13 +161,15 @@ def create_app(service: GameService) -> Flask:
             raise InvalidPosition('Send the cell to play, like {"position": 4} (0-8, left to right, top to bottom).')
         position, expected_version = _whole(body["position"]), _whole(body.get("expected_version"))
         token = _token(body)
-        turn = service.play(room_id, position, client=_client(), expected_version=expected_version, token=token)
+        turn = service.play(
+            room_id, position, client=_client(), expected_version=expected_version, token=token, via=_via()
+        )
         return reply(loop.run(turn).to_dict())
 
     @app.post("/rooms/<room_id>/chat")
     def chat(room_id: str):
         body = _json_body()
-        said = service.chat(room_id, body.get("message"), client=_client(), token=_token(body))
+        said = service.chat(room_id, body.get("message"), client=_client(), token=_token(body), via=_via())
         return reply(loop.run(said).to_dict())
 
     @app.errorhandler(GameError)
@@ -190,6 +209,11 @@ def _token(body: dict) -> str | None:
 def _client() -> str:
     """Who is calling, for the rate limits: the address the gate resolved (through any trusted proxies)."""
     return request.remote_addr or LOCAL
+
+
+def _via() -> str:
+    """Where a move or message came from: this server's pages say so (X-Client: page); anything else is REST."""
+    return "page" if request.headers.get("X-Client") == "page" else "rest"
 
 
 def _whole(value: object) -> object:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import random
 import secrets
@@ -17,6 +18,9 @@ from tictactoe.rules import Board, O, X, other
 
 HUMAN, OPPONENT = X, O  # in a game against the opponent
 CHAT_KEPT = 50  # chat lines a room remembers; older ones scroll away
+VIA = ("mcp", "rest", "page")  # where a person's move or message came from
+SERVER = "server"  # where the opponent's moves and lines come from
+ANONYMOUS = ""  # the score key of a player known by no connection or seat (a REST game against the opponent)
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,8 @@ class Move:
     mark: str
     position: int
     by: str  # "human", "engine" or "mistral"
+    via: str | None = None  # one of VIA, or SERVER; None if not recorded (rooms stored before it was)
+    at: float | None = None  # when it was played; None if not recorded
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,15 @@ class ChatLine:
     sender: str  # the speaker's mark
     text: str
     at: float
+    via: str | None = None
+
+
+@dataclass(frozen=True)
+class Player:
+    """Whose record a side's result goes to: a key (a connection's or a seat's, hashed) and a display name."""
+
+    key: str = ANONYMOUS
+    name: str = ""
 
 
 @dataclass
@@ -43,6 +58,7 @@ class Seat:
     listener: Callable[[str, dict], None] | None = None  # reaches them at once (their MCP session), if it can
     holder: object | None = None  # the connection they last used, to tell when it closes for good
     left: bool = False
+    player: str = ANONYMOUS  # the score key of whoever took the seat
 
 
 class Room:
@@ -59,9 +75,12 @@ class Room:
         self.watch_id = secrets.token_urlsafe(16)  # for spectators: shows the game, gives no right to play it
         self.difficulty = difficulty  # None: the model chooses the opponent's moves
         self.opponent_name = opponent_name
+        self.human = Player()  # who plays X against the opponent (in a room for two, the seats say)
         self.board = Board()
         self.moves: list[Move] = []
         self.chat: deque[ChatLine] = deque(maxlen=CHAT_KEPT)
+        self.said = 0  # chat lines ever said, the ones scrolled away included
+        self.scored = False  # whether the finished game is in the scores
         self.thinking = False
         self.version = 0
         self.created_at = self.updated_at = time.time()
@@ -70,7 +89,7 @@ class Room:
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()  # async callers waiting
         self.on_change: Callable[[Room], None] | None = None  # the store's, to keep each new version
 
-    def play(self, mark: str, position: int, by: str) -> None:
+    def play(self, mark: str, position: int, by: str, via: str | None = None) -> None:
         """Place `mark` at `position`, or raise the GameError that says why not."""
         if self.forfeited_by is not None:
             raise GameOver("The game is over: a player left. Start a new one with create_room.")
@@ -79,20 +98,22 @@ class Room:
                 raise NotYourTurn("It is the other player's turn: wait for their move (wait_for_turn).")
             raise NotYourTurn(f"{self.opponent_name} is still thinking. Check the room again in a moment.")
         self.board = self.board.push(position)
-        self.moves.append(Move(mark, position, by))
+        self.moves.append(Move(mark, position, by, via, time.time()))
         self._touch()
 
     def is_over(self) -> bool:
         return self.forfeited_by is not None or self.board.is_over()
 
-    def take_seat(self, name: str, rng: random.Random) -> Seat:
-        """The free seat (X or O, by lot when both are free) for a person called `name`."""
+    def take_seat(self, name: str, rng: random.Random, player: str = ANONYMOUS) -> Seat:
+        """The free seat (X or O, by lot when both are free) for a person called `name`; their results go to
+        `player`, or without one to the seat's own token."""
         with self.lock:
             free = [mark for mark in (X, O) if mark not in self.seats]
             if not free:
                 raise RoomFull("Both seats in this room are taken. You can watch it, or start a game with create_room.")
             mark = rng.choice(free)
-            seat = self.seats[mark] = Seat(mark, secrets.token_urlsafe(16), name or f"Player {mark}")
+            token = secrets.token_urlsafe(16)
+            seat = self.seats[mark] = Seat(mark, token, name or f"Player {mark}", player=player or token_key(token))
             self._touch()
             return seat
 
@@ -106,11 +127,26 @@ class Room:
             "and its player_token goes with every later call."
         )
 
+    def mark_of(self, token: object) -> str | None:
+        """The mark the holder of `token` plays: X against the opponent; in a room for two, without a token, None
+        (a spectator). A wrong token is SeatRequired."""
+        if not self.two_people:
+            return HUMAN
+        return self.seat_of(token).mark if token else None
+
     def seen_by(self, token: object) -> dict:
         """The room as the holder of `token` sees it: in a room for two people, without a seat, as a spectator."""
+        return self.to_dict(self.mark_of(token))
+
+    def players(self) -> dict[str, Player]:
+        """The people in the game, by mark: whose record each side's result goes to."""
         if not self.two_people:
-            return self.to_dict()
-        return self.to_dict(self.seat_of(token).mark if token else None)
+            return {HUMAN: self.human}
+        return {mark: Player(seat.player, seat.name) for mark, seat in self.seats.items()}
+
+    def unscored(self) -> bool:
+        """Whether the game is over and not yet in the scores."""
+        return self.is_over() and not self.scored
 
     def leave(self, mark: str) -> None:
         """The person at `mark` leaves: an unfinished game is theirs lost, by forfeit."""
@@ -126,8 +162,9 @@ class Room:
         if seat is not None and seat.listener is not None and not seat.left:
             seat.listener(event, data)
 
-    def say(self, sender: str, text: str) -> None:
-        self.chat.append(ChatLine(sender, text, time.time()))
+    def say(self, sender: str, text: str, via: str | None = None) -> None:
+        self.chat.append(ChatLine(sender, text, time.time(), via))
+        self.said += 1
         self._touch()
 
     def _touch(self) -> None:
@@ -171,10 +208,13 @@ class Room:
                 "difficulty": self.difficulty,
                 "opponent_name": self.opponent_name,
                 "two_people": self.two_people,
-                "seats": [[seat.mark, seat.token, seat.name, seat.left] for seat in self.seats.values()],
+                "seats": [[s.mark, s.token, s.name, s.left, s.player] for s in self.seats.values()],
+                "human": [self.human.key, self.human.name],
                 "forfeited_by": self.forfeited_by,
-                "moves": [[m.mark, m.position, m.by] for m in self.moves],
-                "chat": [[c.sender, c.text, c.at] for c in self.chat],
+                "moves": [[m.mark, m.position, m.by, m.via, m.at] for m in self.moves],
+                "chat": [[c.sender, c.text, c.at, c.via] for c in self.chat],
+                "said": self.said,
+                "scored": self.scored,
                 "version": self.version,
                 "created_at": self.created_at,
                 "updated_at": self.updated_at,
@@ -182,17 +222,61 @@ class Room:
 
     @classmethod
     def restore(cls, data: dict) -> Room:
-        """The room a snapshot describes, its board replayed from its moves."""
+        """The room a snapshot describes, its board replayed from its moves.
+
+        Snapshots from before history and scores lack where moves came from, when, and who played: those read
+        as not recorded (None, anonymous), and a game finished then is scored when loaded.
+        """
         room = cls(data["id"], data["difficulty"], data["opponent_name"], data["two_people"])
         room.watch_id = data["watch_id"]
-        room.seats = {mark: Seat(mark, token, name, left=left) for mark, token, name, left in data["seats"]}
+        for mark, token, name, left, *player in data["seats"]:
+            room.seats[mark] = Seat(mark, token, name, left=left, player=player[0] if player else token_key(token))
+        room.human = Player(*data.get("human", ()))
         room.forfeited_by = data["forfeited_by"]
-        for mark, position, by in data["moves"]:
-            room.board = room.board.push(position)
-            room.moves.append(Move(mark, position, by))
-        room.chat.extend(ChatLine(sender, text, at) for sender, text, at in data["chat"])
+        for move in data["moves"]:
+            room.board = room.board.push(move[1])
+            room.moves.append(Move(*move))
+        room.chat.extend(ChatLine(*line) for line in data["chat"])
+        room.said, room.scored = data.get("said", len(room.chat)), data.get("scored", False)
         room.version, room.created_at, room.updated_at = data["version"], data["created_at"], data["updated_at"]
         return room
+
+    def against(self) -> str:
+        """What the people in the room played against, as the scores count it: a level, mistral, or people."""
+        return "people" if self.two_people else self.difficulty or "mistral"
+
+    def history(self, mark: str | None = HUMAN) -> dict:
+        """The game from the start, as the player of `mark` sees it: who plays each side, every move in order
+        (who made it, where it came from, when, and the board after it), the chat and how it stands."""
+        with self.lock:
+            state = self._as_dict(mark)
+            players = self._players_shown()
+            board, moves = Board(), []
+            for number, (move, shown) in enumerate(zip(self.moves, state["moves"], strict=True), start=1):
+                board = board.push(move.position)
+                moves.append(
+                    {"number": number, **shown, "player": players[move.mark]["name"], "board": list(board.cells)}
+                )
+            shown_keys = ("room_id", "status", "your_mark", "winner", "winning_line", "forfeited_by", "version")
+            return {
+                **{key: state[key] for key in shown_keys},
+                "against": self.against(),
+                "players": players,
+                "moves": moves,
+                "chat": state["chat"],
+                "chat_earlier": self.said - len(self.chat),  # lines said before the kept ones scrolled away
+                "created_at": self.created_at,
+                "updated_at": self.updated_at,
+                "links": state["links"],
+            }
+
+    def _players_shown(self) -> dict[str, dict]:
+        if not self.two_people:
+            return {HUMAN: {"name": self.human.name or None, "kind": "human"},
+                    OPPONENT: {"name": self.opponent_name, "kind": self._chosen_by()}}  # fmt: skip
+        return {
+            mark: {"name": seat.name if (seat := self.seats.get(mark)) else None, "kind": "human"} for mark in (X, O)
+        }
 
     def winner(self) -> str | None:
         if self.forfeited_by is not None:
@@ -236,10 +320,11 @@ class Room:
             "winning_line": list(outcome.line) if outcome and outcome.line else None,
             "forfeited_by": self.forfeited_by,
             "legal_moves": self.board.legal_moves() if status == "your_turn" else [],
-            "moves": [{"mark": m.mark, "position": m.position, "by": self._by(m, mark)} for m in self.moves],
-            "chat": [
-                {"from": "you" if c.sender == mark else "opponent", "text": c.text, "at": c.at} for c in self.chat
+            "moves": [
+                {"mark": m.mark, "position": m.position, "by": self._by(m, mark), "via": m.via, "at": m.at}
+                for m in self.moves
             ],
+            "chat": [{"from": _speaker(c.sender, mark), "text": c.text, "at": c.at, "via": c.via} for c in self.chat],
             "next_step": (NEXT_STEP_PEOPLE if self.two_people else NEXT_STEP)[status],
             "version": self.version,
             "created_at": self.created_at,
@@ -249,12 +334,15 @@ class Room:
 
     def _opponent(self, mark: str) -> dict:
         if not self.two_people:
-            chosen_by = "mistral" if self.difficulty is None else "engine"
-            return {"name": self.opponent_name, "mark": mark, "moves_chosen_by": chosen_by,
+            return {"name": self.opponent_name, "mark": mark, "moves_chosen_by": self._chosen_by(),
                     "difficulty": self.difficulty, "thinking": self.thinking}  # fmt: skip
         seat = self.seats.get(mark)
         name = seat.name if seat is not None else None
         return {"name": name, "mark": mark, "moves_chosen_by": "human", "difficulty": None, "thinking": False}
+
+    def _chosen_by(self) -> str:
+        """Who chooses the opponent's moves, in a game against it."""
+        return "mistral" if self.difficulty is None else "engine"
 
     @staticmethod
     def _by(move: Move, mark: str | None) -> str:
@@ -280,6 +368,15 @@ NEXT_STEP_PEOPLE = {
     "watching": "You are watching: only the two players can move. Look again with get_room_state.",
     "finished": "The game is over. Start your own with create_room or enter_queue.",
 }
+
+
+def player_key(kind: str, secret: str) -> str:
+    """A score key for a connection or a seat: its kind and a hash of its secret, which is never stored itself."""
+    return f"{kind}:{hashlib.sha256(secret.encode()).hexdigest()[:16]}"
+
+
+def token_key(token: str) -> str:
+    return player_key("token", token)
 
 
 def _speaker(sender: str, mark: str | None) -> str:

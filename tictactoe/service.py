@@ -13,8 +13,9 @@ from tictactoe.limits import RateLimiter
 from tictactoe.mistral import MistralVoice
 from tictactoe.opponent import Opponent
 from tictactoe.people import GRACE_SECONDS, People
-from tictactoe.rooms import HUMAN, OPPONENT, Room, attach_state
+from tictactoe.rooms import ANONYMOUS, HUMAN, OPPONENT, SERVER, Player, Room, attach_state
 from tictactoe.rules import Board, as_json, other
+from tictactoe.scores import LEADERS_MOST
 from tictactoe.store import RoomStore, SqliteRoomStore
 from tictactoe.views import one_line
 
@@ -63,14 +64,17 @@ class GameService:
         self.limiter = limiter if limiter is not None else RateLimiter({})
         self.people = People(self.rooms, self.limiter, grace)
 
-    def create_room(self, difficulty: str | None = None, client: str = LOCAL) -> Room:
-        """A new game. Without a difficulty, Mistral chooses the moves if there is a key, else the default engine."""
+    def create_room(self, difficulty: str | None = None, client: str = LOCAL, player: Player | None = None) -> Room:
+        """A new game for `player`. Without a difficulty, Mistral chooses the moves if there is a key, else the
+        default engine."""
         self.limiter.hit(client, "create")
         check_difficulty(difficulty)
         if difficulty is None and self.opponent.voice is None:
             difficulty = self.default_difficulty
         room = self.rooms.add(difficulty, self.opponent.name)
-        room.say(OPPONENT, self.opponent.welcome())
+        with room.lock:
+            room.human = player or Player()
+            room.say(OPPONENT, self.opponent.welcome(), SERVER)
         log.info("room created (%s)", difficulty or "mistral")
         return room
 
@@ -87,8 +91,8 @@ class GameService:
         with room.lock:
             if not room.two_people and not room.thinking and not room.is_over() and room.board.turn == OPPONENT:
                 reply = self.opponent.fallback(room.board, room.difficulty)
-                room.play(OPPONENT, reply.move, reply.by)
-                room.say(OPPONENT, reply.line)
+                room.play(OPPONENT, reply.move, reply.by, SERVER)
+                room.say(OPPONENT, reply.line, SERVER)
                 log.info("finished a turn the server had stopped in")
         return room
 
@@ -99,12 +103,14 @@ class GameService:
         client: str = LOCAL,
         expected_version: int | None = None,
         token: str | None = None,
+        via: str | None = None,
     ) -> Turn:
         """The human's move and, unless it ended the game, the opponent's reply: one whole turn.
 
         With `expected_version`, the move is played only if the room is still at that version, so a move chosen
         on an old board (a retry, a second tab) is refused instead of landing on a board the player never saw.
-        In a room for two people, `token` says whose seat moves, and the other person is told.
+        In a room for two people, `token` says whose seat moves, and the other person is told. `via` says where
+        the move came from (mcp, rest or page), for the game's history.
         """
         self.limiter.hit(client, "move")
         if expected_version is not None and type(expected_version) is not int:  # not bool, not 4.0
@@ -118,7 +124,7 @@ class GameService:
                         f"The room is at version {room.version}, not {expected_version}: it changed since you "
                         "looked. Check the board, then move again."
                     )
-                room.play(mark, position, "human")
+                room.play(mark, position, "human", via)
             except GameError as error:
                 attach_state(error, room, mark)
                 raise
@@ -131,7 +137,7 @@ class GameService:
         if outcome is not None:
             line = await self.opponent.react(board, "lose" if outcome.winner else "draw_by_human")
             with room.lock:
-                room.say(OPPONENT, line)
+                room.say(OPPONENT, line, SERVER)
             return Turn(room, position, None)
         # Shielded: if the caller goes away mid-turn, the opponent still moves and the room is never stuck.
         reply = await asyncio.shield(self._reply(room, board))
@@ -140,12 +146,14 @@ class GameService:
     async def _reply(self, room: Room, board: Board) -> int:
         reply = await self.opponent.move(board, room.difficulty)
         with room.lock:
-            room.play(OPPONENT, reply.move, reply.by)
-            room.say(OPPONENT, reply.line)
+            room.play(OPPONENT, reply.move, reply.by, SERVER)
+            room.say(OPPONENT, reply.line, SERVER)
             room.thinking = False
         return reply.move
 
-    async def chat(self, room_id: str, message: object, client: str = LOCAL, token: str | None = None) -> Seen:
+    async def chat(
+        self, room_id: str, message: object, client: str = LOCAL, token: str | None = None, via: str | None = None
+    ) -> Seen:
         """Say something: the opponent answers in character, or, between people, the other one is told.
 
         Chat never changes the board.
@@ -159,7 +167,7 @@ class GameService:
         mark = room.seat_of(token).mark if room.two_people else HUMAN
         text = one_line(message, MESSAGE_LIMIT)
         with room.lock:
-            room.say(mark, text)
+            room.say(mark, text, via)
             board = room.board
         if room.two_people:
             room.tell(
@@ -168,8 +176,20 @@ class GameService:
             return Seen(room, mark)
         line = await self.opponent.answer(board, message)
         with room.lock:
-            room.say(OPPONENT, line)
+            room.say(OPPONENT, line, SERVER)
         return Seen(room)
+
+    def stats(self, limit: object = 10, name: str = "", player: str = ANONYMOUS) -> dict:
+        """The leaderboard's first `limit` names; with `name`, that name's record; with `player`, theirs."""
+        if type(limit) is not int or not 1 <= limit <= LEADERS_MOST:
+            raise InvalidRequest(f"limit must be a whole number from 1 to {LEADERS_MOST}, got {as_json(limit)}.")
+        scores = self.rooms.scores
+        stats: dict = {"games": scores.games(), "leaderboard": scores.leaderboard(limit)}
+        if name:
+            stats["player"] = {"name": name, **scores.of_name(name)}
+        if player != ANONYMOUS:
+            stats["you"] = scores.of_player(player)
+        return stats
 
 
 def check_difficulty(difficulty: object) -> None:

@@ -1,7 +1,9 @@
-"""The stores of rooms: by id and by watch id, each room deleted after a time idle, a cap on how many there are.
+"""The stores of rooms: by id and by watch id, each room deleted after a time idle, a cap on how many there are;
+and the scores of the games finished in them.
 
-RoomStore keeps them in memory; SqliteRoomStore also writes each new version of a room to SQLite before anyone
-hears of it, and reads them back on start, so a restart (or a crash) loses nothing that was acknowledged.
+RoomStore keeps rooms in memory, and scores in an SQLite database in memory too. SqliteRoomStore keeps both in
+an SQLite file: it writes each new version of a room before anyone hears of it, and reads the rooms back on
+start, so a restart (or a crash) loses nothing that was acknowledged.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from tictactoe.config import ConfigError
 from tictactoe.errors import RoomNotFound, TooManyRooms
 from tictactoe.rooms import Room
+from tictactoe.scores import Scores
 
 MIGRATIONS = (  # applied in order on start; PRAGMA user_version counts those applied
     """CREATE TABLE rooms (
@@ -25,22 +29,46 @@ MIGRATIONS = (  # applied in order on start; PRAGMA user_version counts those ap
         updated_at REAL NOT NULL,
         state TEXT NOT NULL  -- Room.snapshot(), as JSON
     )""",
+    """CREATE TABLE scores (
+        player TEXT NOT NULL,  -- a connection's or a seat's key (a hash), '' for players known by neither
+        name TEXT NOT NULL,  -- the display name they gave, '' for none
+        against TEXT NOT NULL,  -- easy, medium, hard, mistral or people
+        wins INTEGER NOT NULL DEFAULT 0,
+        losses INTEGER NOT NULL DEFAULT 0,
+        draws INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (player, name, against)
+    )""",
+    "CREATE INDEX scores_by_name ON scores (name)",
 )
 
 
 class RoomStore:
-    """Rooms by id, each deleted `ttl` seconds after its last move or message, at most `capacity` at once.
+    """Rooms by id, each deleted `ttl` seconds after its last move or message, at most `capacity` at once; and
+    the scores, in the SQLite database at `path` (by default one in memory, gone with the process).
 
     Ids carry 128 bits of randomness, so holding one is the right to play in it.
     """
 
-    def __init__(self, ttl: float = 3600.0, capacity: int = 10_000):
+    durable = False  # whether rooms outlive the process
+
+    def __init__(self, ttl: float = 3600.0, capacity: int = 10_000, path: str = ":memory:"):
         self.ttl = ttl
         self.capacity = capacity
         self._rooms: dict[str, Room] = {}
         self._watched: dict[str, Room] = {}  # the same rooms by watch_id
         self._lock = threading.Lock()
         self._next_expiry = math.inf  # no room expires before this; sweeping earlier finds nothing
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)  # each write commits
+        self._db_lock = threading.Lock()  # one connection, one writer at a time
+        self._db.execute("PRAGMA journal_mode=WAL")  # a file: readers never wait for the writer
+        self._db.execute("PRAGMA synchronous=NORMAL")  # in WAL mode a commit survives the process dying
+        migrate(self._db, path)
+        self.scores = Scores(self._db, self._db_lock)
+
+    def close(self) -> None:
+        with self._db_lock:
+            self._db.close()
 
     def add(self, difficulty: str | None, opponent_name: str, two_people: bool = False) -> Room:
         room = Room(secrets.token_urlsafe(16), difficulty, opponent_name, two_people)
@@ -96,41 +124,62 @@ class RoomStore:
         self._next_expiry = min(idle, default=math.inf)
 
     def _keep(self, room: Room) -> None:
-        """A new room: memory holds it already."""
+        """A new room: memory holds it already; tell the store of its every change."""
+        room.on_change = self._changed
+
+    def _changed(self, room: Room) -> None:
+        """A room's new version: a game just finished goes into the scores."""
+        if room.unscored():
+            with self._transaction():
+                self.scores.count(room)
 
     def _forget(self, room_ids: Iterable[str]) -> None:
         """Rooms gone: memory has let them go already."""
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One transaction on the database, under its lock: all of it is kept, or none."""
+        with self._db_lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
 
 class SqliteRoomStore(RoomStore):
     """The rooms in memory, as RoomStore keeps them, and every version of every room in SQLite (WAL) first."""
 
-    def __init__(self, path: str, ttl: float = 3600.0, capacity: int = 10_000):
-        super().__init__(ttl, capacity)
-        self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)  # each write commits
-        self._db_lock = threading.Lock()  # one connection, one writer at a time
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # in WAL mode a commit survives the process dying
-        migrate(self._db, path)
-        self._load()
+    durable = True
 
-    def close(self) -> None:
-        with self._db_lock:
-            self._db.close()
+    def __init__(self, path: str, ttl: float = 3600.0, capacity: int = 10_000):
+        super().__init__(ttl, capacity, path)
+        self._load()
 
     def _load(self) -> None:
         now = time.time()
         with self._lock:
             for (state,) in self._db.execute("SELECT state FROM rooms"):
                 room = Room.restore(json.loads(state))
-                room.on_change = self._save
                 self._rooms[room.id] = self._watched[room.watch_id] = room
             self._sweep(now)
+            for room in self._rooms.values():
+                room.on_change = self._changed
+                if room.unscored():  # finished before scores were kept
+                    self._changed(room)
 
     def _keep(self, room: Room) -> None:
-        room.on_change = self._save
-        self._save(room)
+        super()._keep(room)
+        self._changed(room)
+
+    def _changed(self, room: Room) -> None:
+        """A room's new version: kept, and if the game just finished, scored, both at once."""
+        with self._transaction():
+            if room.unscored():
+                self.scores.count(room)
+            self._save(room)
 
     def _forget(self, room_ids: Iterable[str]) -> None:
         with self._db_lock:
@@ -138,12 +187,11 @@ class SqliteRoomStore(RoomStore):
 
     def _save(self, room: Room) -> None:
         state = room.snapshot()
-        with self._db_lock:
-            self._db.execute(
-                "INSERT INTO rooms (id, watch_id, updated_at, state) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, state = excluded.state",
-                (room.id, room.watch_id, state["updated_at"], json.dumps(state, ensure_ascii=False)),
-            )
+        self._db.execute(
+            "INSERT INTO rooms (id, watch_id, updated_at, state) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, state = excluded.state",
+            (room.id, room.watch_id, state["updated_at"], json.dumps(state, ensure_ascii=False)),
+        )
 
 
 def migrate(db: sqlite3.Connection, path: str) -> None:

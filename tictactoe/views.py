@@ -1,8 +1,11 @@
-"""Markdown for chats, derived from a room's one representation (Room.to_dict)."""
+"""Markdown for chats, derived from a room's one representation (Room.to_dict), its history and the scores."""
 
 from __future__ import annotations
 
 import re
+import time
+
+from tictactoe.scores import AGAINST
 
 HEADLINE = {
     "your_turn": "**Your turn** (you are {mark}).",
@@ -84,3 +87,73 @@ def _turn_markdown(turn: dict, name: str) -> str:
     if turn["opponent"] is not None:
         text += f" {name} answered **{turn['opponent']}**."
     return text
+
+
+def history_markdown(history: dict) -> str:
+    """A game's history as a chat shows it: the players, every move with who, where from and when, the board now
+    and the chat."""
+    players = history["players"]
+    sides = " · ".join(f"{mark}: {_player_text(players[mark])}" for mark in ("X", "O"))
+    parts = [f"**Game history** · room `{history['room_id']}` · {sides} · {history['status'].replace('_', ' ')}"]
+    if history["moves"]:
+        parts.append(
+            "\n".join(
+                f"{move['number']}. **{move['mark']}** on {move['position']} · {move['by']} · "
+                f"via {move['via'] or 'unknown'} · {_clock(move['at'])}"
+                for move in history["moves"]
+            )
+        )
+        parts.append(board_markdown(history["moves"][-1]["board"], history["winning_line"]))
+    else:
+        parts.append("No moves yet.")
+    if history["chat"]:
+        earlier = history["chat_earlier"]
+        heading = f"**Chat** ({earlier} earlier lines no longer kept)" if earlier else "**Chat**"
+        lines = (f"> {_clock(line['at'])} **{line['from']}:** {_escaped(line['text'])}" for line in history["chat"])
+        parts.append(heading + "\n\n" + "\n\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def _player_text(player: dict) -> str:
+    name = _escaped(player["name"]) if player["name"] else "(no name)"
+    return name if player["kind"] == "human" else f"{name} ({player['kind']})"
+
+
+def _clock(at: float | None) -> str:
+    return time.strftime("%H:%M:%S UTC", time.gmtime(at)) if at is not None else "time unknown"
+
+
+def stats_markdown(stats: dict) -> str:
+    """The leaderboard as a table, then the caller's own record and the name asked about, if any."""
+    parts = [f"**Leaderboard** · {stats['games']} finished games counted"]
+    if stats["leaderboard"]:
+        header = "| # | Player | W | L | D | " + " | ".join(f"vs {against}" for against in AGAINST) + " |"
+        rows = [header, "|" + "---|" * (5 + len(AGAINST))]
+        for row in stats["leaderboard"]:
+            cells = [str(row["rank"]), _escaped(row["name"]), str(row["wins"]), str(row["losses"]), str(row["draws"])]
+            rows.append("| " + " | ".join(cells + [_won_lost_drawn(row["against"][a]) for a in AGAINST]) + " |")
+        parts.append("\n".join(rows) + "\n\n_vs columns: wins-losses-draws._")
+    else:
+        parts.append("No named player has finished a game yet: give a name when you start one to be listed.")
+    if "you" in stats:
+        parts.append(f"**You**: {_record_text(stats['you'])}")
+    if "player" in stats:
+        parts.append(f"**{_escaped(stats['player']['name'])}**: {_record_text(stats['player'])}")
+    return "\n\n".join(parts)
+
+
+def _won_lost_drawn(counts: dict) -> str:
+    return f"{counts['wins']}-{counts['losses']}-{counts['draws']}"
+
+
+def _record_text(record: dict) -> str:
+    if not record["games"]:
+        return "no finished games yet."
+    played = ", ".join(
+        f"vs {against} {_won_lost_drawn(counts)}"
+        for against, counts in record["against"].items()
+        if any(counts.values())
+    )
+    return (
+        f"{record['games']} games: {record['wins']} won, {record['losses']} lost, {record['draws']} drawn ({played})."
+    )
