@@ -41,9 +41,10 @@ async def new_page(browser, server, **options) -> Page:
     return page
 
 
-async def start_game(page: Page, server, level: str) -> str:
+async def start_game(page: Page, server, level: str, name: str = "") -> str:
     """New game from the home page; the room id, from the page's address."""
     await page.goto(f"{server.url}/")
+    await page.fill("#player-name", name)
     await page.select_option("#difficulty", level)
     await page.click("text=New game")
     await page.wait_for_url(re.compile(r"/rooms/[\w-]{22}/view$"))
@@ -62,7 +63,10 @@ async def test_play_a_game_from_the_page_by_mouse_and_keyboard(browser, server):
     await expect(page.locator("#status")).to_have_text("Your turn: you are X")
     await cell(page, 0).click()
     await expect(cell(page, 4)).to_have_text("O", timeout=5000)  # hard answers a corner with the centre
-    await expect(page.locator("#moves li")).to_have_text(["X on 0", "O on 4 (engine)"])
+    when = r", \d{1,2}:\d\d:\d\d( [AP]M)?$"  # the browser's clock format
+    await expect(page.locator("#moves li")).to_have_text(
+        [re.compile(r"^X on 0 · page" + when), re.compile(r"^O on 4 \(engine\) · server" + when)]
+    )
     await expect(page.locator("#chat li")).to_have_count(2)  # the welcome, then the line about its move
     await cell(page, 0).focus()
     await page.keyboard.press("ArrowDown")
@@ -128,6 +132,38 @@ async def test_a_finished_game_on_a_phone(browser, server):
     SCREENSHOTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "finished-game.png"), full_page=True)
     assert Path(SCREENSHOTS / "finished-game.png").stat().st_size > 10_000
+
+
+async def test_a_finished_game_replays_move_by_move(browser, server):
+    page = await new_page(browser, server)
+    room_id = await start_game(page, server, "easy", name="Replayer")
+    await expect(page.locator("#replay")).to_be_hidden()
+    while (await page.locator("#status").inner_text()).startswith("Your turn"):
+        moves = await page.locator("#moves li").count()
+        await page.locator('.cell:not([data-mark="X"]):not([data-mark="O"])').first.click()
+        await expect(page.locator("#moves li")).not_to_have_count(moves, timeout=5000)
+        await expect(page.locator("#status")).not_to_have_text("Mistral is thinking…", timeout=5000)
+    final = await page.locator(".cell").all_inner_texts()
+    total = await page.locator("#moves li").count()
+    await expect(page.locator("#replay-at")).to_have_text(f"Move {total} of {total}")
+    async with Client(f"{server.url}/sse") as client:
+        history = (await client.call_tool("get_game_history", {"room_id": room_id})).structured_content
+    for count in range(total - 1, -1, -1):  # back to the empty board, a move at a time, as the history has it
+        await page.click("#replay-back")
+        await expect(page.locator("#replay-at")).to_have_text(f"Move {count} of {total}")
+        expected = history["moves"][count - 1]["board"] if count else [""] * 9
+        assert [text if text in ("X", "O") else "" for text in await page.locator(".cell").all_inner_texts()] == (
+            expected
+        )
+    await expect(page.locator("#replay-back")).to_be_disabled()
+    await page.click("#replay-start")  # plays itself to the end
+    await expect(page.locator("#replay-at")).to_have_text(f"Move {total} of {total}", timeout=total * 1000 + 2000)
+    assert await page.locator(".cell").all_inner_texts() == final
+    assert history["players"]["X"]["name"] == "Replayer"
+    assert {move["via"] for move in history["moves"]} == {"page", "server"}
+    await page.goto(f"{server.url}/")
+    await expect(page.locator("#leaders tr").first).to_contain_text("Replayer")
+    await expect(page.locator("#player-name")).to_have_value("Replayer")
 
 
 async def test_the_home_page_lists_recent_games_and_connector_urls(browser, server):

@@ -1,4 +1,4 @@
-// The landing page: start a game, and list this browser's recent games with how each stands.
+// The landing page: start a game, list this browser's recent games with how each stands, and the leaderboard.
 "use strict";
 
 const STATUS_TEXT = { your_turn: "your turn", opponent_turn: "opponent thinking", won: "won", lost: "lost", draw: "draw" };
@@ -6,16 +6,19 @@ const STATUS_TEXT = { your_turn: "your turn", opponent_turn: "opponent thinking"
 document.getElementById("new-game").addEventListener("submit", async (event) => {
   event.preventDefault();
   const difficulty = document.getElementById("difficulty").value;
+  const name = document.getElementById("player-name").value;
   const notice = document.getElementById("notice");
   notice.textContent = "";
-  const { ok, body } = await send("POST", "/rooms", difficulty ? { difficulty } : {});
+  const { ok, body } = await send("POST", "/rooms", difficulty ? { difficulty, name } : { name });
   if (!ok) {
     notice.textContent = body.error.message;
     return;
   }
+  keepPlayerName(name);
   rememberGame(body);
   window.location.assign(body.links.play);
 });
+document.getElementById("player-name").value = playerName();
 
 async function listGames() {
   const list = document.getElementById("games");
@@ -38,4 +41,21 @@ async function listGames() {
   if (items.length) list.replaceChildren(...items);
 }
 
+async function showLeaderboard() {
+  const { ok, body } = await send("GET", "/stats");
+  if (!ok || !body.leaderboard.length) return;
+  const rows = body.leaderboard.map((row) => {
+    const tr = document.createElement("tr");
+    for (const value of [row.rank, row.name, row.wins, row.losses, row.draws]) {
+      const td = document.createElement("td");
+      td.textContent = value;
+      tr.append(td);
+    }
+    return tr;
+  });
+  document.getElementById("leaders").replaceChildren(...rows);
+  document.getElementById("leaderboard").hidden = false;
+}
+
 listGames();
+showLeaderboard();

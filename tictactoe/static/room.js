@@ -1,4 +1,5 @@
-// The live board: renders the room, keeps it current from the server's event stream, and lets the player play.
+// The live board: renders the room, keeps it current from the server's event stream, and lets the player play;
+// once the game is over, it replays it move by move.
 "use strict";
 
 const page = document.getElementById("room");
@@ -8,9 +9,13 @@ const urls = JSON.parse(document.getElementById("urls").textContent);
 const cells = [...document.querySelectorAll(".cell")];
 const OFFLINE_AFTER_MS = 1500; // a stream that ends on schedule reconnects within a second: not worth a warning
 const RETRY_MS = 3000; // after a refused stream (too many live pages), try again this much later
+const REPLAY_STEP_MS = 700; // between moves, when the replay plays by itself
+const OVER = ["won", "lost", "draw", "finished"];
 let state = JSON.parse(document.getElementById("state").textContent);
 const seatKey = `tictactoe.seat.${state.room_id}`;
 const token = twoPeople && mode === "play" ? localStorage.getItem(seatKey) : null;
+let shown = null; // while replaying: how many moves the board shows; null: the board as it stands
+let replayTimer;
 
 function headline(room) {
   const name = room.opponent.name || "the other player";
@@ -27,10 +32,18 @@ function headline(room) {
   }[room.status];
 }
 
+function boardAfter(moves, count) {
+  const board = Array(9).fill("");
+  for (const move of moves.slice(0, count)) board[move.position] = move.mark;
+  return board;
+}
+
 function render(room) {
-  const winning = new Set(room.winning_line || []);
+  const replaying = shown !== null && shown < room.moves.length;
+  const board = replaying ? boardAfter(room.moves, shown) : room.board;
+  const winning = new Set(replaying ? [] : room.winning_line || []);
   cells.forEach((cell, index) => {
-    const mark = room.board[index];
+    const mark = board[index];
     cell.dataset.mark = mark;
     if (mark) {
       cell.textContent = mark;
@@ -51,8 +64,17 @@ function render(room) {
     ? `${room.your_mark ? `you are ${room.your_mark}` : "you are watching"}`
     : level ? `engine, ${level}` : "Mistral chooses its moves";
   document.getElementById("moves").replaceChildren(
-    ...room.moves.map((move) => item(`${move.mark} on ${move.position}`, move.by === "you" ? "" : ` (${move.by})`)),
+    ...room.moves.map((move, index) => {
+      const li = item(`${move.mark} on ${move.position}`, move.by === "you" ? "" : ` (${move.by})`);
+      const detail = document.createElement("span");
+      detail.className = "muted";
+      detail.textContent = ` · ${move.via || "?"}${move.at ? `, ${new Date(move.at * 1000).toLocaleTimeString()}` : ""}`;
+      li.append(detail);
+      li.classList.toggle("current", replaying && index === shown - 1);
+      return li;
+    }),
   );
+  renderReplay(room, replaying);
   const speakers = {
     you: mode === "play" ? "You" : "Player",
     opponent: room.opponent.name || "Them",
@@ -69,6 +91,32 @@ function render(room) {
   const leave = document.getElementById("leave");
   if (leave) leave.hidden = !token || ["won", "lost", "draw"].includes(room.status);
 }
+
+function renderReplay(room, replaying) {
+  const bar = document.getElementById("replay");
+  bar.hidden = !OVER.includes(room.status) || !room.moves.length;
+  const at = replaying ? shown : room.moves.length;
+  document.getElementById("replay-at").textContent = `Move ${at} of ${room.moves.length}`;
+  document.getElementById("replay-back").disabled = at === 0;
+  document.getElementById("replay-next").disabled = at === room.moves.length;
+}
+
+function showMove(count) {
+  clearInterval(replayTimer);
+  shown = Math.max(0, Math.min(count, state.moves.length));
+  render(state);
+}
+
+document.getElementById("replay-start").addEventListener("click", () => {
+  showMove(0);
+  replayTimer = setInterval(() => {
+    shown += 1;
+    render(state);
+    if (shown >= state.moves.length) clearInterval(replayTimer);
+  }, REPLAY_STEP_MS);
+});
+document.getElementById("replay-back").addEventListener("click", () => showMove((shown ?? state.moves.length) - 1));
+document.getElementById("replay-next").addEventListener("click", () => showMove((shown ?? state.moves.length) + 1));
 
 function item(first, rest, bold = false) {
   const li = document.createElement("li");
@@ -162,11 +210,13 @@ const joinForm = document.getElementById("join");
 if (joinForm) {
   joinForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const { ok, body } = await send("POST", urls.join, { name: document.getElementById("name").value });
+    const name = document.getElementById("name").value;
+    const { ok, body } = await send("POST", urls.join, { name });
     if (!ok) {
       notice(body.error.message);
       return;
     }
+    keepPlayerName(name);
     localStorage.setItem(seatKey, body.player_token);
     window.location.reload(); // the page again, from the new seat
   });
@@ -185,6 +235,8 @@ window.addEventListener("offline", () => setOnline(false));
 window.addEventListener("online", () => {
   if (source.readyState === EventSource.OPEN) setOnline(true); // else onopen will say so
 });
+const nameInput = document.getElementById("name");
+if (nameInput) nameInput.value = playerName();
 render(state);
 if (token) {
   // A seat kept from an earlier visit may be gone with its room: then this page is a spectator's.
