@@ -1,7 +1,8 @@
 """Benchmark the real server: MCP players over SSE and streamable HTTP against a slow fake Mistral, REST reads
-meanwhile, and the memory one room takes.
+meanwhile, and the memory one room takes; on the memory store or on SQLite (--store sqlite).
 
 .venv/bin/python bench/bench.py [--sse 64] [--http 16] [--latency 0.3] [--games 1] [--think 1] [--rooms 2000]
+                                [--store memory|sqlite]
 
 Exits 1 if any call failed, any game did not finish or the engine had to step in for Mistral.
 """
@@ -45,7 +46,7 @@ BASELINE_GAMES = 3  # one game gives too few calls for a stable median
 PROBE_EVERY = 0.02  # seconds between REST reads: a page polling, not a flood
 TRANSPORTS = {"sse": (SSETransport, "/sse"), "http": (StreamableHttpTransport, "/mcp")}
 TLS = ssl.create_default_context()  # shared: each client building its own costs ~40 ms of CPU (the CA bundle)
-TOOLS = ("create_room", "get_room_state", "make_move", "send_chat")
+TOOLS = ("create_room", "get_room_state", "make_move", "send_chat", "get_game_history", "get_stats")
 REST_GET = "GET /rooms/<id>"
 STORE_GAMES = 300  # games per store for the moves-a-second figure
 NO_LIMITS = {"RATE_LIMIT_CREATE": "0", "RATE_LIMIT_MOVE": "0", "RATE_LIMIT_CHAT": "0", "MAX_ROOMS": "100000"}
@@ -98,21 +99,24 @@ class Results:
 
 
 @contextlib.contextmanager
-def serving(latency: float) -> Iterator[tuple[servers.Served, FakeMistral]]:
-    """A fake Mistral answering after `latency` s and the real server using it; both stop on the way out."""
+def serving(latency: float, store: str = "memory") -> Iterator[tuple[servers.Served, FakeMistral]]:
+    """A fake Mistral answering after `latency` s and the real server using it, its rooms in `store` (memory, or
+    sqlite in a temporary file); all gone on the way out."""
     fake = FakeMistral(delay=latency).start()
     try:
-        server = servers.Served(
-            "mcp_server.py",
-            MISTRAL_API_KEY="bench-key",
-            MISTRAL_SERVER_URL=fake.url,
-            MISTRAL_MODEL="fake-model",
-            **NO_LIMITS,
-        )
-        try:
-            yield server, fake
-        finally:
-            server.stop()
+        with tempfile.TemporaryDirectory() as folder:
+            server = servers.Served(
+                "mcp_server.py",
+                MISTRAL_API_KEY="bench-key",
+                MISTRAL_SERVER_URL=fake.url,
+                MISTRAL_MODEL="fake-model",
+                ROOMS_DB=f"{folder}/rooms.db" if store == "sqlite" else "",
+                **NO_LIMITS,
+            )
+            try:
+                yield server, fake
+            finally:
+                server.stop()
     finally:
         fake.stop()
 
@@ -146,7 +150,8 @@ async def pause(rng: random.Random, think: float) -> None:
 
 
 async def play_game(client: Client, transport: str, results: Results, rng: random.Random, think: float) -> None:
-    """create_room (Mistral moves), then get_room_state and make_move until the game ends, chatting once."""
+    """create_room (Mistral moves), then get_room_state and make_move until the game ends, chatting once; then
+    the game's history and the scores, as a player looking back would."""
     game = Game(transport)
     results.games.append(game)
     await pause(rng, think)
@@ -175,6 +180,11 @@ async def play_game(client: Client, transport: str, results: Results, rng: rando
             await pause(rng, think)
             await call(client, transport, "send_chat", {"message": "Is that all you've got?", **room}, results)
     game.status = state["status"] if state is not None else "error"
+    if game.status in FINAL:
+        await pause(rng, think)
+        await call(client, transport, "get_game_history", {"room_id": game.room_id}, results)
+        await pause(rng, think)
+        await call(client, transport, "get_stats", {}, results)
 
 
 async def player(
@@ -369,6 +379,7 @@ def report(
     lines = [
         "Tic-tac-toe server benchmark",
         f"load: {args.sse} SSE + {args.http} streamable-HTTP players at once, {args.games} game(s) each; "
+        f"rooms in {args.store}; "
         f"fake Mistral latency {args.latency * 1000:.0f} ms; "
         + (f"players pause {args.think:g} s on average before each call" if args.think else "players call flat out"),
         f"baseline: 1 SSE player alone, {BASELINE_GAMES} games; REST probe: one GET every {PROBE_EVERY * 1000:.0f} ms",
@@ -406,8 +417,11 @@ def main(argv: list[str] | None = None) -> int:
         "--think", type=float, default=1.0, help="seconds a player pauses before each call, on average; 0: flat out"
     )
     parser.add_argument("--rooms", type=int, default=2000, help="rooms for the bytes-per-room figure (default 2000)")
+    parser.add_argument(
+        "--store", choices=("memory", "sqlite"), default="memory", help="the server's rooms (default memory)"
+    )
     args = parser.parse_args(argv)
-    with serving(args.latency) as (server, fake):
+    with serving(args.latency, args.store) as (server, fake):
         print(f"server at {server.url}: baseline...", file=sys.stderr)
         baseline = measure(server, fake, 1, 0, BASELINE_GAMES)
         print(f"load: {args.sse + args.http} players...", file=sys.stderr)

@@ -39,7 +39,8 @@ INSTRUCTIONS = (
     "then make_move with a position 0-8 (left to right, top to bottom): one call plays your move and the "
     "opponent's reply. Show the user the Markdown board you get back. Pass room_id on every call when you have it. "
     "To play another person: enter_queue (a stranger), or create_room with opponent 'human' and share the room_id "
-    "(they call join_room); then make_move on your turn and wait_for_turn for theirs."
+    "(they call join_room); then make_move on your turn and wait_for_turn for theirs. get_game_history replays a "
+    "game move by move; get_stats shows the leaderboard and the user's record."
 )
 STATE_ENTRIES = 20_000  # session-state entries (two per connection); the least recently used go first
 CREATE_ROOM = "Start a new tic-tac-toe game; the user is X and moves first. Returns the room_id to pass to later calls."
