@@ -92,8 +92,10 @@ def _turn_markdown(turn: dict, name: str) -> str:
 def history_markdown(history: dict) -> str:
     """A game's history as a chat shows it: the players, every move with who, where from and when, the board now
     and the chat."""
-    players = history["players"]
-    sides = " · ".join(f"{mark}: {_player_text(players[mark])}" for mark in ("X", "O"))
+    players, yours = history["players"], history["your_mark"]
+    names = {mark: _escaped(player["name"]) if player["name"] else "you" if mark == yours else mark
+             for mark, player in players.items()}  # fmt: skip
+    sides = " · ".join(f"{mark}: {_player_text(names[mark], players[mark]['kind'])}" for mark in ("X", "O"))
     parts = [f"**Game history** · room `{history['room_id']}` · {sides} · {history['status'].replace('_', ' ')}"]
     if history["moves"]:
         parts.append(
@@ -109,14 +111,16 @@ def history_markdown(history: dict) -> str:
     if history["chat"]:
         earlier = history["chat_earlier"]
         heading = f"**Chat** ({earlier} earlier lines no longer kept)" if earlier else "**Chat**"
-        lines = (f"> {_clock(line['at'])} **{line['from']}:** {_escaped(line['text'])}" for line in history["chat"])
+        speakers = {**names, "you": "You", "opponent": names["X" if yours == "O" else "O"]}
+        lines = (
+            f"> {_clock(line['at'])} **{speakers[line['from']]}:** {_escaped(line['text'])}" for line in history["chat"]
+        )
         parts.append(heading + "\n\n" + "\n\n".join(lines))
     return "\n\n".join(parts)
 
 
-def _player_text(player: dict) -> str:
-    name = _escaped(player["name"]) if player["name"] else "(no name)"
-    return name if player["kind"] == "human" else f"{name} ({player['kind']})"
+def _player_text(name: str, kind: str) -> str:
+    return name if kind == "human" else f"{name} ({kind})"
 
 
 def _clock(at: float | None) -> str:
