@@ -81,6 +81,7 @@ async def test_the_history_lists_every_move_with_who_where_from_and_when(service
     assert "1. **X** on 0 · you · via mcp · " in markdown
     assert "2. **O** on 4 · engine · via server · " in markdown
     assert "X: Ada · O: O-Bot (engine)" in markdown
+    assert " UTC **You:** Nice centre." in markdown and " UTC **O-Bot:** " in markdown
 
 
 async def test_the_history_says_how_many_chat_lines_scrolled_away(service):
