@@ -220,7 +220,7 @@ def build_mcp(service: GameService) -> FastMCP:
     ) -> ToolResult:
         """The leaderboard (wins, losses and draws per named player, against each level, Mistral and people),
         this connection's own record, and a named player's."""
-        stats = service.stats(limit, valid_name(name), player_of(ctx))
+        stats = service.stats(limit, name, player_of(ctx))
         return ToolResult(content=stats_markdown(stats), structured_content=stats)
 
     add_people_tools(mcp, service)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-from tictactoe.rooms import ANONYMOUS, Room
+from tictactoe.rooms import Room
 
 AGAINST = ("easy", "medium", "hard", "mistral", "people")
 COLUMN = {"won": "wins", "lost": "losses", "draw": "draws"}  # a side's status when the game is over
@@ -60,11 +60,11 @@ class Scores:
 
     def of_player(self, key: str) -> dict:
         """The record of whoever holds `key` (a connection's or a seat's), under whatever names they gave."""
-        return self._select("player = ? AND player != ?", (key, ANONYMOUS))
+        return self._select("player = ?", (key,))
 
     def of_name(self, name: str) -> dict:
         """The record of everyone who played as `name`."""
-        return self._select("name = ? AND name != ''", (name,))
+        return self._select("name = ?", (name,))
 
     def games(self) -> int:
         """Finished games counted: a game between people counts once, though both players' records have it."""

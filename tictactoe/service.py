@@ -12,7 +12,7 @@ from tictactoe.errors import GameError, InvalidRequest, StaleVersion
 from tictactoe.limits import RateLimiter
 from tictactoe.mistral import MistralVoice
 from tictactoe.opponent import Opponent
-from tictactoe.people import GRACE_SECONDS, People
+from tictactoe.people import GRACE_SECONDS, People, valid_name
 from tictactoe.rooms import ANONYMOUS, HUMAN, OPPONENT, SERVER, Player, Room, attach_state
 from tictactoe.rules import Board, as_json, other
 from tictactoe.scores import LEADERS_MOST
@@ -179,8 +179,9 @@ class GameService:
             room.say(OPPONENT, line, SERVER)
         return Seen(room)
 
-    def stats(self, limit: object = 10, name: str = "", player: str = ANONYMOUS) -> dict:
+    def stats(self, limit: object = 10, name: object = "", player: str = ANONYMOUS) -> dict:
         """The leaderboard's first `limit` names; with `name`, that name's record; with `player`, theirs."""
+        name = valid_name(name)
         if type(limit) is not int or not 1 <= limit <= LEADERS_MOST:
             raise InvalidRequest(f"limit must be a whole number from 1 to {LEADERS_MOST}, got {as_json(limit)}.")
         scores = self.rooms.scores

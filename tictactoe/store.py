@@ -58,7 +58,6 @@ class RoomStore:
         self._watched: dict[str, Room] = {}  # the same rooms by watch_id
         self._lock = threading.Lock()
         self._next_expiry = math.inf  # no room expires before this; sweeping earlier finds nothing
-        self.path = path
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)  # each write commits
         self._db_lock = threading.Lock()  # one connection, one writer at a time
         self._db.execute("PRAGMA journal_mode=WAL")  # a file: readers never wait for the writer
