@@ -10,7 +10,7 @@ const cells = [...document.querySelectorAll(".cell")];
 const OFFLINE_AFTER_MS = 1500; // a stream that ends on schedule reconnects within a second: not worth a warning
 const RETRY_MS = 3000; // after a refused stream (too many live pages), try again this much later
 const REPLAY_STEP_MS = 700; // between moves, when the replay plays by itself
-const OVER = ["won", "lost", "draw", "finished"];
+const OVER = ["won", "lost", "draw", "finished"]; // statuses of a game that is over, from a seat or not
 let state = JSON.parse(document.getElementById("state").textContent);
 const seatKey = `tictactoe.seat.${state.room_id}`;
 const token = twoPeople && mode === "play" ? localStorage.getItem(seatKey) : null;
@@ -89,7 +89,7 @@ function render(room) {
   const say = document.getElementById("say");
   if (say) say.hidden = twoPeople && !token;
   const leave = document.getElementById("leave");
-  if (leave) leave.hidden = !token || ["won", "lost", "draw"].includes(room.status);
+  if (leave) leave.hidden = !token || OVER.includes(room.status); // a seat's holder never sees "finished"
 }
 
 function renderReplay(room, replaying) {
