@@ -9,7 +9,7 @@ from tictactoe.lines import LINES
 from tictactoe.mcp_tools import build_mcp
 from tictactoe.opponent import Opponent
 from tictactoe.service import GameService
-from tictactoe.views import room_markdown
+from tictactoe.views import escaped, room_markdown
 
 TOOLS = {"create_room", "make_move", "send_chat", "get_room_state", "list_rooms", "get_help"}
 PEOPLE_TOOLS = {"enter_queue", "leave_queue", "join_room", "wait_for_turn", "leave_chat"}
@@ -74,7 +74,7 @@ async def test_send_chat_answers_in_character(mcp):
 def error_of(result) -> tuple[str, str]:
     assert result.is_error
     error = result.structured_content["error"]
-    assert result.content[0].text.startswith(f"Error ({error['code']}): {error['message']}")
+    assert result.content[0].text.startswith(f"Error ({error['code']}): {escaped(error['message'])}")
     return error["code"], error["message"]
 
 

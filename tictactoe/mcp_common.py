@@ -15,7 +15,7 @@ from pydantic import Field
 from tictactoe.errors import Busy, GameError, RoomRequired
 from tictactoe.rooms import ANONYMOUS, player_key
 from tictactoe.service import LOCAL
-from tictactoe.views import board_markdown, room_markdown, with_base
+from tictactoe.views import board_markdown, escaped, room_markdown, with_base
 
 ROOMS_REMEMBERED = 50  # per connection, for list_rooms
 
@@ -77,7 +77,7 @@ def answer(ctx: Context, state: dict) -> ToolResult:
 
 def refusal(error: GameError) -> ToolResult:
     """A tool error the model can act on: the code, what to do, and the board where there is one."""
-    text = f"Error ({error.code}): {error.message}"
+    text = f"Error ({error.code}): {escaped(error.message)}"  # it may quote what the caller sent
     data: dict = {"error": {"code": error.code, "message": error.message}}
     if isinstance(error, Busy):
         data["error"]["retry_after"] = error.retry_after

@@ -18,7 +18,9 @@ HEADLINE = {
     "draw": "🤝 **It's a draw.**",
 }
 HEADLINE_PEOPLE = {**HEADLINE, "opponent_turn": "**Waiting for {name}'s move.**", "lost": "**{name} won.**"}
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]<>#|~])")
+# Characters that would make user text into Markdown: emphasis, code, links and images, HTML, headings, tables.
+# An underscore inside a word (create_room) cannot start emphasis, so it stays as it is.
+_MARKDOWN_SPECIALS = re.compile(r"[\\`*\[\]<>#|~]|(?<!\w)_|_(?!\w)")
 CHAT_SHOWN = 3
 
 
@@ -28,8 +30,9 @@ def one_line(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _escaped(text: str) -> str:
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+def escaped(text: str) -> str:
+    """User text (a name, a chat line, a value quoted in an error) as Markdown that shows it as it is."""
+    return _MARKDOWN_SPECIALS.sub(lambda special: "\\" + special.group(0), text)
 
 
 def board_markdown(board: list[str], winning_line: list[int] | None) -> str:
@@ -51,7 +54,7 @@ def with_base(state: dict, base: str) -> dict:
 def room_markdown(state: dict) -> str:
     """A room as a chat shows it: board, whose turn, status, the latest chat and what to do next."""
     opponent = state["opponent"]
-    name = opponent["name"] or "the other player"
+    name = escaped(opponent["name"]) if opponent["name"] else "the other player"
     person = opponent["moves_chosen_by"] == "human"
     if person:
         you = f"you: {state['your_mark']}" if state["your_mark"] else "you are watching"
@@ -72,7 +75,7 @@ def room_markdown(state: dict) -> str:
         speakers = {"you": "You", "opponent": name, "X": "X", "O": "O"}
         parts.append(
             "\n\n".join(
-                f"> **{speakers[line['from']]}:** {_escaped(line['text'])}" for line in state["chat"][-CHAT_SHOWN:]
+                f"> **{speakers[line['from']]}:** {escaped(line['text'])}" for line in state["chat"][-CHAT_SHOWN:]
             )
         )
     links = state.get("links", {})
@@ -93,7 +96,7 @@ def history_markdown(history: dict) -> str:
     """A game's history as a chat shows it: the players, every move with who, where from and when, the board now
     and the chat."""
     players, yours = history["players"], history["your_mark"]
-    names = {mark: _escaped(player["name"]) if player["name"] else "you" if mark == yours else mark
+    names = {mark: escaped(player["name"]) if player["name"] else "you" if mark == yours else mark
              for mark, player in players.items()}  # fmt: skip
     sides = " · ".join(f"{mark}: {_player_text(names[mark], players[mark]['kind'])}" for mark in ("X", "O"))
     parts = [f"**Game history** · room `{history['room_id']}` · {sides} · {history['status'].replace('_', ' ')}"]
@@ -113,7 +116,7 @@ def history_markdown(history: dict) -> str:
         heading = f"**Chat** ({earlier} earlier lines no longer kept)" if earlier else "**Chat**"
         speakers = {**names, "you": "You", "opponent": names["X" if yours == "O" else "O"]}
         lines = (
-            f"> {_clock(line['at'])} **{speakers[line['from']]}:** {_escaped(line['text'])}" for line in history["chat"]
+            f"> {_clock(line['at'])} **{speakers[line['from']]}:** {escaped(line['text'])}" for line in history["chat"]
         )
         parts.append(heading + "\n\n" + "\n\n".join(lines))
     return "\n\n".join(parts)
@@ -134,7 +137,7 @@ def stats_markdown(stats: dict) -> str:
         header = "| # | Player | W | L | D | " + " | ".join(f"vs {against}" for against in AGAINST) + " |"
         rows = [header, "|" + "---|" * (5 + len(AGAINST))]
         for row in stats["leaderboard"]:
-            cells = [str(row["rank"]), _escaped(row["name"]), str(row["wins"]), str(row["losses"]), str(row["draws"])]
+            cells = [str(row["rank"]), escaped(row["name"]), str(row["wins"]), str(row["losses"]), str(row["draws"])]
             rows.append("| " + " | ".join(cells + [_won_lost_drawn(row["against"][a]) for a in AGAINST]) + " |")
         parts.append("\n".join(rows) + "\n\n_vs columns: wins-losses-draws._")
     else:
@@ -142,7 +145,7 @@ def stats_markdown(stats: dict) -> str:
     if "you" in stats:
         parts.append(f"**You**: {_record_text(stats['you'])}")
     if "player" in stats:
-        parts.append(f"**{_escaped(stats['player']['name'])}**: {_record_text(stats['player'])}")
+        parts.append(f"**{escaped(stats['player']['name'])}**: {_record_text(stats['player'])}")
     return "\n\n".join(parts)
 
 
