@@ -7,14 +7,11 @@ python mcp_server.py --transport stdio  # for desktop MCP clients
 import argparse
 import logging
 
-import uvicorn
-
 from app import app as flask_app
 from app import service, settings
-from tictactoe.gate import Policy
 from tictactoe.logs import configure_logging
 from tictactoe.mcp_tools import build_mcp
-from tictactoe.server import GRACE_SECONDS, RedactIds, build_asgi
+from tictactoe.server import build_asgi, serve
 
 log = logging.getLogger("mcp_server")
 mcp = build_mcp(service)
@@ -33,22 +30,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.transport == "stdio":
         mcp.run(transport="stdio", show_banner=False)
         return
-    logging.getLogger("uvicorn.access").addFilter(RedactIds())
     log.info(
         "Serving on http://%s:%d  (LeChat connector URL: <public URL>/sse; opponent: %s)",
         settings.host,
         settings.port,
         service.opponent.name,
     )
-    uvicorn.run(
-        build_asgi(mcp, flask_app, Policy.from_settings(settings)),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        proxy_headers=False,  # the gate reads X-Forwarded-* from TRUSTED_PROXIES only
-        log_config=None,  # keep the one-line logging configured above
-        timeout_graceful_shutdown=GRACE_SECONDS,
-    )
+    serve(build_asgi(mcp, flask_app, service, settings), settings)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """The gate in front of every route: Host and Origin checks, the bearer token, CORS, body size, trusted proxies."""
 
+import asyncio
+import json
+
 import httpx2
 import pytest
 from starlette.requests import Request
@@ -19,9 +22,16 @@ async def echo(scope, receive, send):
     await JSONResponse(answer)(scope, receive, send)
 
 
-def gate_client(**policy) -> httpx2.AsyncClient:
-    gate = Gate(echo, Policy(**policy))
-    transport = httpx2.ASGITransport(app=gate, client=("203.0.113.9", 5000))
+async def request_seen(scope, receive, send):
+    """The method, path and Content-Length the app behind the gate saw, and the body it read."""
+    request = Request(scope, receive)
+    seen = {"method": request.method, "path": request.url.path, "length": request.headers.get("content-length")}
+    await JSONResponse({**seen, "body": (await request.body()).decode()})(scope, receive, send)
+
+
+def gate_client(app=echo, client: str = "203.0.113.9", gate: Gate | None = None, **policy) -> httpx2.AsyncClient:
+    gate = gate or Gate(app, Policy(**policy))
+    transport = httpx2.ASGITransport(app=gate, client=(client, 5000))
     return httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1:7860")
 
 
@@ -137,3 +147,106 @@ async def test_forwarded_headers_count_only_with_trusted_proxies():
         proxied = (await client.get("/", headers=forwarded)).json()
     assert direct == {"client": "203.0.113.9", "scheme": "http", "bytes": 0}
     assert proxied == {"client": "198.51.100.7", "scheme": "https", "bytes": 0}  # not the spoofable left end
+
+
+@pytest.mark.parametrize("method", ["post", "Post", "pOsT", "PUT", "patch", "DELETE", "PROPFIND", "brew"])
+async def test_every_spelling_of_a_write_needs_the_token(method):
+    async with gate_client(app=request_seen, token=TOKEN) as client:
+        refused = await client.request(method, "/rooms")
+        allowed = await client.request(method, "/rooms", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert refused.status_code == 401
+    assert (allowed.status_code, allowed.json()["method"]) == (200, method.upper())  # as every route behind sees it
+
+
+@pytest.mark.parametrize("path", ["//sse", "/sse//", "///mcp", "/%73se", "/messages//?session_id=1", "//messages/"])
+async def test_every_spelling_of_an_mcp_path_needs_the_token(path):
+    url = f"http://127.0.0.1:7860{path}"  # whole: "//sse" alone would name a host
+    async with gate_client(app=request_seen, token=TOKEN) as client:
+        refused = await client.get(url)
+        allowed = await client.get(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert refused.status_code == 401
+    assert allowed.json()["path"] in ("/sse", "/sse/", "/mcp", "/messages/")  # doubled slashes merged
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "status", "code"),
+    [
+        ("Host", "[::1", 421, "host_not_allowed"),
+        ("Host", "", 421, "host_not_allowed"),
+        ("Origin", "http://[::1", 403, "origin_not_allowed"),
+        ("Origin", "http://127.0.0.1:7860:x:y", 403, "origin_not_allowed"),
+        ("Authorization", b"Bearer \xff\xfe", 401, "unauthorized"),
+    ],
+)
+async def test_a_header_that_does_not_parse_is_a_json_4xx(header, value, status, code):
+    async with gate_client(token=TOKEN) as client:
+        response = await client.post("/rooms", headers={header: value})
+    assert (response.status_code, response.json()["error"]["code"]) == (status, code)
+
+
+async def test_a_chunked_body_is_read_whole_and_given_a_length():
+    async def chunks():
+        for part in (b'{"a": ', b"1}"):
+            yield part
+
+    async with gate_client(app=request_seen) as client:
+        response = await client.post("/rooms", content=chunks())
+    assert response.json() == {"method": "POST", "path": "/rooms", "length": "8", "body": '{"a": 1}'}
+
+
+async def test_a_chunked_body_over_the_limit_is_a_json_413():
+    async def chunks():
+        for _ in range(BODY_LIMIT // 1024 + 1):
+            yield b"x" * 1024
+
+    async with gate_client(app=request_seen) as client:
+        response = await client.post("/rooms", content=chunks())
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_entity_too_large"
+
+
+async def test_a_body_that_stalls_gets_a_408_and_reaches_no_route():
+    reached = []
+
+    async def app(scope, receive, send):
+        reached.append(scope["path"])
+
+    sent = []
+
+    async def stalled():
+        await asyncio.sleep(3600)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/rooms", "query_string": b"", "client": ("127.0.0.2", 1),
+             "headers": [(b"host", b"127.0.0.1"), (b"content-length", b"10")]}  # fmt: skip
+    await asyncio.wait_for(Gate(app, Policy(body_seconds=0.2))(scope, stalled, send), 5)
+    assert (sent[0]["status"], json.loads(sent[1]["body"])["error"]["code"]) == (408, "request_timeout")
+    assert reached == []
+
+
+async def test_each_client_has_its_share_of_requests_in_progress():
+    release = asyncio.Event()
+
+    async def slow(scope, receive, send):
+        await release.wait()
+        await JSONResponse({})(scope, receive, send)
+
+    gate = Gate(slow, Policy(requests_per_client=2))
+    async with (
+        gate_client(gate=gate, client="127.0.0.2") as greedy,
+        gate_client(gate=gate, client="127.0.0.3") as other,
+    ):
+        held = [asyncio.create_task(greedy.get("/health")) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        refused = await greedy.get("/health")
+        waiting = asyncio.create_task(other.get("/health"))
+        await asyncio.sleep(0.05)
+        release.set()
+        assert [(await task).status_code for task in held] == [200, 200]
+        assert (await waiting).status_code == 200
+        again = await greedy.get("/health")
+    assert (refused.status_code, refused.headers["retry-after"]) == (429, "1")
+    assert refused.json()["error"]["code"] == "too_many_requests"
+    assert again.status_code == 200

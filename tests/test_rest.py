@@ -87,17 +87,36 @@ def test_bad_positions_are_400_and_change_nothing(rest_client, body, code):
     assert rest_client.get(f"/rooms/{room['room_id']}").get_json() == room
 
 
-@pytest.mark.parametrize("data", ["", "not json", "{", "null"])
-def test_missing_or_non_json_body_is_400(rest_client, data):
-    room_id = new_room(rest_client)["room_id"]
-    response = rest_client.post(f"/rooms/{room_id}/move", data=data, content_type="application/json")
+NOT_AN_OBJECT = "The body must be a JSON object, with Content-Type: application/json."
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("", NOT_AN_OBJECT),
+        ("null", NOT_AN_OBJECT),
+        ("not json", "The body is not valid JSON: Expecting value at line 1 column 1."),
+        ("{", "The body is not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2."),
+        ('{"position": NaN}', "The body is not valid JSON: NaN is not a JSON number."),
+        ('{"position": 1' + "0" * 5000 + "}", "The body holds a number too long to read."),
+        (
+            '{"position": 4, "x": ' + "[" * 33 + "]" * 33 + "}",
+            "The JSON nests arrays and objects deeper than 32 levels.",
+        ),
+        (
+            '{"position": 4, "x": ' + "[" * 5000 + "]" * 5000 + "}",
+            "The JSON nests arrays and objects deeper than 32 levels.",
+        ),
+        ('{"position": 4, "player_token": "\\ud800"}', "player_token is not valid Unicode text (a lone surrogate)."),
+        (b'{"position": 4, "x": "\xff"}', "The body is not UTF-8 text."),
+    ],
+)
+def test_a_body_that_cannot_be_read_is_a_400_saying_why(rest_client, data, message):
+    room = new_room(rest_client)
+    response = rest_client.post(f"/rooms/{room['room_id']}/move", data=data, content_type="application/json")
     assert response.status_code == 400
-    assert response.get_json() == {
-        "error": {
-            "code": "invalid_request",
-            "message": "The body must be a JSON object, with Content-Type: application/json.",
-        }
-    }
+    assert response.get_json() == {"error": {"code": "invalid_request", "message": message}}
+    assert rest_client.get(f"/rooms/{room['room_id']}").get_json() == room
 
 
 def test_json_without_the_content_type_header_is_accepted(rest_client):

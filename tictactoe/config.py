@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from tictactoe.engine import DIFFICULTIES
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
-RATE_LIMITS = {"create": 20, "move": 120, "chat": 30}
+RATE_LIMITS = {"create": 20, "move": 120, "chat": 30, "session": 30}
 
 
 class ConfigError(ValueError):
@@ -35,6 +35,15 @@ class Settings:
     auth_token: str | None = field(default=None, repr=False)  # a secret: never shown
     rooms_db: str | None = None  # a SQLite file that keeps the rooms across restarts; None: memory only
     disconnect_grace_seconds: float = 60.0  # a person whose connection closed and is not back by then has left
+    # Each client's share, so that one client cannot crowd out the others (see the README's abuse section).
+    max_connections_per_client: int = 256  # open TCP connections from one address (without trusted proxies)
+    max_requests_per_client: int = 32  # requests in progress at once, streams aside
+    max_sessions_per_client: int = 64  # open MCP sessions (SSE streams and streamable-HTTP sessions, each)
+    max_sessions: int = 10_000  # open MCP sessions of each transport, for everyone together
+    session_idle_minutes: float = 30.0  # an MCP session with no request for this long is closed
+    max_viewers_per_client: int = 16  # live pages' event streams open at once
+    max_viewers: int = 10_000  # live pages' event streams, for everyone together
+    request_seconds: float = 10.0  # a request's headers, then its body, must each arrive within this long
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
@@ -69,7 +78,20 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         disconnect_grace_seconds=_number(
             environ, "DISCONNECT_GRACE_SECONDS", defaults.disconnect_grace_seconds, float, 1, 3600
         ),
+        max_connections_per_client=_setting(environ, "MAX_CONNECTIONS_PER_CLIENT", int, 1, 100_000),
+        max_requests_per_client=_setting(environ, "MAX_REQUESTS_PER_CLIENT", int, 1, 100_000),
+        max_sessions_per_client=_setting(environ, "MAX_SESSIONS_PER_CLIENT", int, 1, 100_000),
+        max_sessions=_setting(environ, "MAX_SESSIONS", int, 1, 1_000_000),
+        session_idle_minutes=_setting(environ, "SESSION_IDLE_MINUTES", float, 0.05, 24 * 60),
+        max_viewers_per_client=_setting(environ, "MAX_VIEWERS_PER_CLIENT", int, 1, 100_000),
+        max_viewers=_setting(environ, "MAX_VIEWERS", int, 1, 1_000_000),
+        request_seconds=_setting(environ, "REQUEST_SECONDS", float, 0.5, 300),
     )
+
+
+def _setting(environ: Mapping[str, str], name: str, kind, low, high):
+    """The setting NAME (the field name in lower case), from the environment or its default."""
+    return _number(environ, name, getattr(Settings(), name.lower()), kind, low, high)
 
 
 def _names(raw: str) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from tictactoe import jsonin
 from tictactoe.errors import (
     Busy,
     CellOccupied,
@@ -30,7 +31,7 @@ from tictactoe.errors import (
     WatchOnly,
 )
 from tictactoe.openapi import openapi_document
-from tictactoe.pages import Streams, pages
+from tictactoe.pages import pages
 from tictactoe.people import valid_name
 from tictactoe.rooms import ANONYMOUS, Player, token_key
 from tictactoe.rules import as_json
@@ -96,8 +97,7 @@ def create_app(service: GameService) -> Flask:
         state = with_base(state, request.host_url)
         return jsonify({**state, "markdown": room_markdown(state)}), status
 
-    streams = app.extensions["tictactoe.streams"] = Streams()
-    app.register_blueprint(pages(service, streams))
+    app.register_blueprint(pages(service))
 
     @app.get("/health")
     def health():
@@ -139,9 +139,8 @@ def create_app(service: GameService) -> Flask:
         limit = request.args.get("limit", "10")
         name = request.args.get("name", "")
         token = request.headers.get("X-Player-Token")
-        found = service.stats(
-            int(limit) if limit.isdecimal() else limit, name, token_key(token) if token else ANONYMOUS
-        )
+        whole = limit.isdecimal() and len(limit) <= 6  # longer is out of range anyway, and slow to convert
+        found = service.stats(int(limit) if whole else limit, name, token_key(token) if token else ANONYMOUS)
         return jsonify({**found, "markdown": stats_markdown(found)})
 
     @app.post("/rooms/<room_id>/join")
@@ -174,14 +173,8 @@ def create_app(service: GameService) -> Flask:
 
     @app.errorhandler(GameError)
     def game_error(error: GameError):
-        body: dict[str, Any] = {"error": {"code": error.code, "message": error.message}}
-        headers = {}
-        if isinstance(error, Busy):
-            body["error"]["retry_after"] = error.retry_after
-            headers["Retry-After"] = str(error.retry_after)
-        if error.room is not None:
-            body["room"] = error.room
-        return jsonify(body), STATUS[type(error)], headers
+        body, status, headers = refusal(error)
+        return jsonify(body), status, headers
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -196,6 +189,19 @@ def create_app(service: GameService) -> Flask:
         return jsonify(error={"code": "internal_error", "message": "Something went wrong on our side."}), 500
 
     return app
+
+
+def refusal(error: GameError) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """A game error as every HTTP route answers it: the JSON body (with the room where there is one), the status
+    and the headers."""
+    body: dict[str, Any] = {"error": {"code": error.code, "message": error.message}}
+    headers = {}
+    if isinstance(error, Busy):
+        body["error"]["retry_after"] = error.retry_after
+        headers["Retry-After"] = str(error.retry_after)
+    if error.room is not None:
+        body["room"] = error.room
+    return body, STATUS[type(error)], headers
 
 
 def _token(body: dict) -> str | None:
@@ -222,10 +228,15 @@ def _whole(value: object) -> object:
 
 
 def _json_body(optional: bool = False) -> dict:
-    """The request's JSON object; an absent body is {} when `optional`. Any other body is a 400."""
-    if optional and not request.get_data():
+    """The request's JSON object, read strictly (jsonin); an absent body is {} when `optional`. Anything else is
+    a 400 that says what is wrong with it."""
+    data = request.get_data()
+    if optional and not data:
         return {}
-    body = request.get_json(force=True, silent=True)
+    try:
+        body = jsonin.parse(data) if data else None
+    except jsonin.JsonRefused as refused:
+        raise InvalidRequest(refused.message) from None
     if not isinstance(body, dict):
         raise InvalidRequest("The body must be a JSON object, with Content-Type: application/json.")
     return body
