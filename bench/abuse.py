@@ -214,6 +214,35 @@ async def bad_bodies(port: int, target: dict, stop: asyncio.Event, tally: Tally)
     await flood(port, stop, tally, lambda: bodies[next(turn) % len(bodies)], workers=16)
 
 
+async def unread_calls(port: int, target: dict, stop: asyncio.Event, tally: Tally) -> None:
+    """Tool calls posted as fast as they go to one SSE session whose stream is never read: their answers would pile
+    up in the server."""
+    reader, writer = await connect(port)
+    writer.write(http_request("GET", "/sse"))
+    announced = b""
+    while b"session_id=" not in announced or not announced.endswith(b"\r\n"):
+        announced += await reader.readline()
+    path = "/messages/?session_id=" + announced.split(b"session_id=")[1].split()[0].decode()
+    ready = [INITIALIZE, {"jsonrpc": "2.0", "method": "notifications/initialized"}]
+    for message in ready:
+        await exchange(port, http_request("POST", path, json.dumps(message).encode()), Tally())
+    numbers = iter(range(2, 10**9))
+    arguments = {"room_id": target["room_id"]}
+
+    def call() -> bytes:
+        params = {"name": "get_room_state", "arguments": arguments}
+        return http_request(
+            "POST",
+            path,
+            json.dumps({"jsonrpc": "2.0", "id": next(numbers), "method": "tools/call", "params": params}).encode(),
+        )
+
+    try:
+        await flood(port, stop, tally, call, workers=8)  # the stream itself is left unread all along
+    finally:
+        writer.close()
+
+
 ATTACKS: dict[str, Attack] = {
     attack.__name__: attack
     for attack in (
@@ -225,6 +254,7 @@ ATTACKS: dict[str, Attack] = {
         initialize_flood,
         request_flood,
         bad_bodies,
+        unread_calls,
     )
 }
 

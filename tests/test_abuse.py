@@ -81,3 +81,8 @@ async def test_a_flood_of_reads_leaves_the_honest_player_its_turn(server):
 async def test_bodies_that_cannot_be_stored_are_refused_and_nothing_is_stored(server):
     attacker = await attacked(server, "bad_bodies")
     assert set(statuses(attacker)) == {"400", "413"}
+
+
+async def test_calls_to_a_session_whose_stream_is_never_read_pile_up_no_further_than_its_share(server):
+    attacker = await attacked(server, "unread_calls")
+    assert set(statuses(attacker)) == {"202", "429"}  # accepted while answers still leave, refused once they stop

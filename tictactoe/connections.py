@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 from collections import Counter
 
 import h11
@@ -31,24 +32,56 @@ TOO_MANY = raw_response(
     429, "Too Many Requests", "too_many_connections", "Too many connections from your address.", "retry-after: 5\r\n"
 )
 UNREADABLE = raw_response(400, "Bad Request", "bad_request", "The request is not valid HTTP/1.1.")
+FULL = raw_response(503, "Service Unavailable", "server_busy", "The server has all the connections it can hold.",
+                    "retry-after: 5\r\n")  # fmt: skip
+FILES_KEPT = 256  # file descriptors kept for what is not a client's connection: the database, logs, Mistral
+
+
+def open_files_allowed() -> int:
+    """Raise this process's limit on open files to the most it may have, and say how many client connections that
+    leaves room for: past it, accepting a connection would fail for everyone alike."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    return max(FILES_KEPT, soft - FILES_KEPT)
 
 
 class Connections:
-    """Connections open by address. `per_client` is enforced only when the server is reached directly: behind a
-    proxy every connection comes from the proxy, and the gate limits each real client's requests instead."""
+    """Connections open by address: at most `total` for everyone, and `per_client` from one address. The latter is
+    enforced only when the server is reached directly: behind a proxy every connection comes from the proxy, and
+    the gate limits each real client's requests instead."""
 
-    def __init__(self, per_client: int, enforced: bool, header_seconds: float):
+    def __init__(self, per_client: int, enforced: bool, header_seconds: float, total: int):
         self.per_client = per_client
         self.enforced = enforced
+        self.total = total
         self.header_seconds = header_seconds
         self.too_slow = raw_response(
             408, "Request Timeout", "request_timeout", f"Headers must arrive within {header_seconds:g} s."
         )
-        self.open: Counter[str] = Counter()
+        self.by_address: Counter[str] = Counter()
+        self.count = 0
 
     def protocol(self) -> type[H11Protocol]:
         """The protocol class to give uvicorn (its `http` setting), bound to these counts."""
         return type("BoundedH11Protocol", (BoundedH11Protocol,), {"bounds": self})
+
+    def admit(self, address: str) -> bytes | None:
+        """Count a new connection from `address`; or, if it is one too many, the answer that refuses it."""
+        if self.enforced and self.by_address[address] >= self.per_client:
+            return TOO_MANY
+        if self.count >= self.total:
+            return FULL
+        self.by_address[address] += 1
+        self.count += 1
+        return None
+
+    def release(self, address: str) -> None:
+        self.count -= 1
+        self.by_address[address] -= 1
+        if not self.by_address[address]:
+            del self.by_address[address]
 
 
 class BoundedH11Protocol(H11Protocol):
@@ -56,24 +89,20 @@ class BoundedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._address = self.client[0] if self.client else "local"
         self._header_clock: asyncio.TimerHandle | None = None
-        counts = self.bounds
-        if counts.enforced and counts.open[self._address] >= counts.per_client:
+        self._address: str | None = self.client[0] if self.client else "local"
+        refusal = self.bounds.admit(self._address)
+        if refusal is not None:
             self._address = None  # not counted
-            transport.write(TOO_MANY)
+            transport.write(refusal)
             transport.close()
             return
-        counts.open[self._address] += 1
         self._wind_header_clock()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_header_clock()
         if self._address is not None:
-            counts = self.bounds.open
-            counts[self._address] -= 1
-            if not counts[self._address]:
-                del counts[self._address]
+            self.bounds.release(self._address)
             self._address = None
         super().connection_lost(exc)
 

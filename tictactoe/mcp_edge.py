@@ -30,7 +30,13 @@ from tictactoe.limits import RateLimiter
 PARSE_ERROR, INVALID_REQUEST, INVALID_PARAMS = -32700, -32600, -32602
 TOO_MANY_SESSIONS = -32000  # an implementation-defined server error: the caller holds (or the server has) too many
 MESSAGE = "tictactoe.jsonrpc"  # the scope key under which JsonRpcEdge leaves the message it read
+CALLS_PER_SESSION = 16  # calls one SSE session may have under way, answers not yet sent: a client that does not
+# read its stream would otherwise pile up calls (and their answers) without end
+TOO_MANY_CALLS = -32001
 _ENDPOINT = re.compile(rb"session_id=([0-9a-f]+)")
+_ANSWERED = re.compile(
+    rb'^data: \{"jsonrpc":"2\.0","id":(-?\d+|"(?:[^"\\]|\\.)*")', re.MULTILINE
+)  # as the library writes
 _PLAIN_ERRORS = {  # what the library's plain-text refusals mean, said as every other route says it
     400: ("bad_request", "This request does not fit the MCP transport at this address."),
     404: ("session_not_found", "No MCP session has that id: it ended or never existed. Connect again."),
@@ -148,6 +154,7 @@ class SseSessions(Sessions):
     def __init__(self, app: ASGIApp, limiter: RateLimiter, per_client: int, total: int, idle: float):
         super().__init__(app, limiter, per_client, total, idle)
         self._used: dict[str, float] = {}  # when each open stream's session last got a message, by session_id
+        self._pending: dict[str, set[str | int]] = {}  # the ids of each session's calls not yet answered
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"] == "/sse" and scope["method"] == "GET":
@@ -156,6 +163,16 @@ class SseSessions(Sessions):
         session_id = parse_qs(scope["query_string"].decode("latin-1")).get("session_id", [""])[0]
         if session_id in self._used:
             self._used[session_id] = time.monotonic()
+            message = scope.get(MESSAGE)
+            if isinstance(message, dict) and "method" in message and "id" in message:
+                pending = self._pending[session_id]
+                if len(pending) >= CALLS_PER_SESSION:
+                    text = f"This session has {CALLS_PER_SESSION} calls under way: read their answers first."
+                    await rpc_error(429, TOO_MANY_CALLS, text, message["id"], {"Retry-After": "1"})(
+                        scope, receive, send
+                    )
+                    return
+                pending.add(message["id"])
         await self.app(scope, receive, send)
 
     async def _stream(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -175,15 +192,20 @@ class SseSessions(Sessions):
             self.closed(client)
             for session_id in named:
                 self._used.pop(session_id, None)
+                self._pending.pop(session_id, None)
 
     def _naming(self, send: Send, named: list[str], ended: list[bool]) -> Send:
         """`send` that notes the session_id the library announces in the stream's first event, and its end."""
 
         async def send_naming(message: Message) -> None:
             if message["type"] == "http.response.body":
-                if not named and (found := _ENDPOINT.search(message.get("body", b""))):
+                body = message.get("body", b"")
+                if not named and (found := _ENDPOINT.search(body)):
                     named.append(found.group(1).decode())
                     self._used[named[0]] = time.monotonic()
+                    self._pending[named[0]] = set()
+                elif named:
+                    self._pending[named[0]].difference_update(json.loads(match) for match in _ANSWERED.findall(body))
                 if not message.get("more_body", False):
                     ended.append(True)
             await send(message)

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from tictactoe.config import Settings
-from tictactoe.connections import Connections
+from tictactoe.connections import Connections, open_files_allowed
 from tictactoe.gate import Gate, Policy
 from tictactoe.live import Viewers
 from tictactoe.mcp_edge import HttpSessions, JsonErrors, JsonRpcEdge, SseSessions
@@ -57,6 +57,7 @@ def serve(app: Gate, settings: Settings) -> None:
         settings.max_connections_per_client,
         enforced=not settings.trusted_proxies,
         header_seconds=settings.request_seconds,
+        total=open_files_allowed(),
     )
     uvicorn.run(
         app,
