@@ -156,7 +156,7 @@ SCHEMAS = {
                         "unauthorized, origin_not_allowed, host_not_allowed, request_entity_too_large, not_found.",
                     },
                     "message": {"type": "string", "description": "What went wrong and what to do instead."},
-                    "retry_after": {"type": "integer", "minimum": 1, "description": "Seconds to wait; only on 429."},
+                    "retry_after": {"type": "integer", "minimum": 1, "description": "Seconds to wait (429, 503)."},
                 },
                 optional=("retry_after",),
             ),
@@ -296,13 +296,15 @@ RESPONSES = {
         headers={"Retry-After": _header("Seconds to wait, as in `retry_after`.")},
     ),
     "503": _error(
-        "too_many_viewers: the server has as many live pages open as it serves at once.",
+        "too_many_viewers: the server has as many live pages open as it serves at once; or store_unavailable: the "
+        "server could not save a change just now (its database is full, locked or failing), so nothing changed.",
         "Busy",
         headers={"Retry-After": _header("Seconds to wait, as in `retry_after`.")},
     ),
 }
 GATE_ERRORS = (403, 413, 421)  # the gate in front of every route checks Origin, body size and Host
-POST_ERRORS = (401, 429)  # writes also need the token, if there is one, and are rate limited
+RESUMED = 503  # looking at a room finishes a turn the server stopped in, which must be saved first
+POST_ERRORS = (401, 429, 503)  # writes also need the token, if there is one, are rate limited, and are saved
 
 
 def _operation(operation_id: str, summary: str, ok: dict, *errors: int, body: dict | None = None) -> dict:
@@ -376,7 +378,7 @@ def openapi_document() -> dict:
             "/rooms/{room_id}": {
                 **ROOM_PATH,
                 "get": {
-                    **_operation("getRoom", "The room.", _ok("The room.", _ref("Room")), 404),
+                    **_operation("getRoom", "The room.", _ok("The room.", _ref("Room")), 404, RESUMED),
                     "parameters": [_ref("PlayerToken", "parameters")],
                 },
             },
@@ -388,6 +390,7 @@ def openapi_document() -> dict:
                         "The game from its first move: who made each, where from and when, and the chat.",
                         _ok("The history.", _ref("History")),
                         404,
+                        RESUMED,
                     ),
                     "parameters": [_ref("PlayerToken", "parameters")],
                 },
@@ -474,7 +477,7 @@ def openapi_document() -> dict:
             "/rooms/{room_id}/view": {
                 **ROOM_PATH,
                 "get": _operation(
-                    "playPage", "The player's live board.", _ok("The page.", PAGE, media_type="text/html"), 404
+                    "playPage", "The player's live board.", _ok("The page.", PAGE, media_type="text/html"), 404, RESUMED
                 ),
             },
             "/rooms/{room_id}/events": {
@@ -484,7 +487,11 @@ def openapi_document() -> dict:
             "/watch/{watch_id}": {
                 **WATCH_PATH,
                 "get": _operation(
-                    "watchPage", "A spectator's live board.", _ok("The page.", PAGE, media_type="text/html"), 404
+                    "watchPage",
+                    "A spectator's live board.",
+                    _ok("The page.", PAGE, media_type="text/html"),
+                    404,
+                    RESUMED,
                 ),
             },
             "/watch/{watch_id}/events": {

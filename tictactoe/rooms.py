@@ -10,7 +10,8 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tictactoe.errors import GameError, GameOver, NotYourTurn, RoomFull, SeatRequired
@@ -21,6 +22,8 @@ CHAT_KEPT = 50  # chat lines a room remembers; older ones scroll away
 VIA = ("mcp", "rest", "page")  # where a person's move or message came from
 SERVER = "server"  # where the opponent's moves and lines come from
 ANONYMOUS = ""  # the score key of a player known by no connection or seat (a REST game against the opponent)
+# What a change may set anew, beside the moves, the chat and the seats: put back as it was if the change fails.
+ROLLED_BACK = ("board", "human", "forfeited_by", "said", "scored", "thinking", "version", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,8 @@ class Seat:
 class Room:
     """A game of a human (X, moves first) against the opponent (O), or of two people, each holding a seat.
 
-    Mutate only while holding `lock`; the opponent's thinking happens outside it, flagged by `thinking`.
+    Mutate only inside a `change()`, which holds `lock`; the opponent's thinking happens outside it, flagged by
+    `thinking`.
     """
 
     def __init__(self, room_id: str, difficulty: str | None, opponent_name: str, two_people: bool = False):
@@ -85,21 +89,60 @@ class Room:
         self.version = 0
         self.created_at = self.updated_at = time.time()
         self.lock = threading.RLock()  # re-entrant: to_dict takes it too, also from inside a locked change
-        self.changed = threading.Condition(self.lock)  # notified on every new version, for live pages
+        self.changed = threading.Condition(self.lock)  # notified on every new version kept, for live pages
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()  # async callers waiting
-        self.on_change: Callable[[Room], None] | None = None  # the store's, to keep each new version
+        self.on_change: Callable[[Room], None] | None = None  # the store's, to keep each change
+        self._before: tuple[dict, dict[str, bool]] | None = None  # the state the change under way began from
+
+    @contextmanager
+    def change(self) -> Iterator[None]:
+        """One logical change, all or nothing: the store keeps it once, at its end, before anyone hears of it; if
+        anything in it fails, the store's write included, the room is left exactly as it was before it began.
+
+        A change begun inside another joins it. Versions still count each mutation in it.
+        """
+        with self.lock:
+            if self._before is not None:
+                yield
+                return
+            self._before = before = self._state()
+            version = self.version
+            try:
+                yield
+                if self.version != version and self.on_change is not None:
+                    self.on_change(self)
+            except BaseException:
+                self._roll_back(*before)
+                raise
+            finally:
+                self._before = None
+            if self.version != version:
+                self._wake()
+
+    def _state(self) -> tuple[dict, dict[str, bool]]:
+        """What a change can alter, copied: to put back if it fails."""
+        kept = {name: getattr(self, name) for name in ROLLED_BACK}
+        kept.update(moves=list(self.moves), chat=deque(self.chat, maxlen=CHAT_KEPT), seats=dict(self.seats))
+        return kept, {mark: seat.left for mark, seat in self.seats.items()}
+
+    def _roll_back(self, kept: dict, left: dict[str, bool]) -> None:
+        for name, value in kept.items():
+            setattr(self, name, value)
+        for mark, was_left in left.items():  # the same Seat objects: a seat handed out stays the room's
+            self.seats[mark].left = was_left
 
     def play(self, mark: str, position: int, by: str, via: str | None = None) -> None:
         """Place `mark` at `position`, or raise the GameError that says why not."""
-        if self.forfeited_by is not None:
-            raise GameOver("The game is over: a player left. Start a new one with create_room.")
-        if not self.board.is_over() and self.board.turn != mark:
-            if self.two_people:
-                raise NotYourTurn("It is the other player's turn: wait for their move (wait_for_turn).")
-            raise NotYourTurn(f"{self.opponent_name} is still thinking. Check the room again in a moment.")
-        self.board = self.board.push(position)
-        self.moves.append(Move(mark, position, by, via, time.time()))
-        self._touch()
+        with self.change():
+            if self.forfeited_by is not None:
+                raise GameOver("The game is over: a player left. Start a new one with create_room.")
+            if not self.board.is_over() and self.board.turn != mark:
+                if self.two_people:
+                    raise NotYourTurn("It is the other player's turn: wait for their move (wait_for_turn).")
+                raise NotYourTurn(f"{self.opponent_name} is still thinking. Check the room again in a moment.")
+            self.board = self.board.push(position)
+            self.moves.append(Move(mark, position, by, via, time.time()))
+            self._touch()
 
     def is_over(self) -> bool:
         return self.forfeited_by is not None or self.board.is_over()
@@ -107,7 +150,7 @@ class Room:
     def take_seat(self, name: str, rng: random.Random, player: str = ANONYMOUS) -> Seat:
         """The free seat (X or O, by lot when both are free) for a person called `name`; their results go to
         `player`, or without one to the seat's own token."""
-        with self.lock:
+        with self.change():
             free = [mark for mark in (X, O) if mark not in self.seats]
             if not free:
                 raise RoomFull("Both seats in this room are taken. You can watch it, or start a game with create_room.")
@@ -150,7 +193,7 @@ class Room:
 
     def leave(self, mark: str) -> None:
         """The person at `mark` leaves: an unfinished game is theirs lost, by forfeit."""
-        with self.lock:
+        with self.change():
             self.seats[mark].left = True
             if not self.is_over() and len(self.seats) == 2:
                 self.forfeited_by = mark
@@ -163,20 +206,22 @@ class Room:
             seat.listener(event, data)
 
     def say(self, sender: str, text: str, via: str | None = None) -> None:
-        self.chat.append(ChatLine(sender, text, time.time(), via))
-        self.said += 1
-        self._touch()
+        with self.change():
+            self.chat.append(ChatLine(sender, text, time.time(), via))
+            self.said += 1
+            self._touch()
 
     def _touch(self) -> None:
-        with self.lock:
-            self.version += 1
-            self.updated_at = time.time()
-            if self.on_change is not None:
-                self.on_change(self)  # before anyone hears of the change: what was acknowledged is kept
-            self.changed.notify_all()
-            for loop, event in self._waiters:
-                if not loop.is_closed():
-                    loop.call_soon_threadsafe(event.set)
+        """Count one mutation, inside a change: each is a version of its own, as clients have always seen."""
+        self.version += 1
+        self.updated_at = time.time()
+
+    def _wake(self) -> None:
+        """Tell whoever waits for a new version, once it is kept. Call with `lock` held."""
+        self.changed.notify_all()
+        for loop, event in self._waiters:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(event.set)
 
     async def changed_since(self, version: int, timeout: float) -> bool:
         """Wait, without blocking the event loop, until the room is past `version` or `timeout` s pass."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from tictactoe.config import Settings
 from tictactoe.engine import DIFFICULTIES
-from tictactoe.errors import GameError, InvalidRequest, StaleVersion
+from tictactoe.errors import GameError, InvalidRequest, StaleVersion, StoreUnavailable
 from tictactoe.limits import RateLimiter
 from tictactoe.mistral import MistralVoice
 from tictactoe.opponent import Opponent
@@ -72,7 +72,7 @@ class GameService:
         if difficulty is None and self.opponent.voice is None:
             difficulty = self.default_difficulty
         room = self.rooms.add(difficulty, self.opponent.name)
-        with room.lock:
+        with room.change():
             room.human = player or Player()
             room.say(OPPONENT, self.opponent.welcome(), SERVER)
         log.info("room created (%s)", difficulty or "mistral")
@@ -88,7 +88,7 @@ class GameService:
     def _resumed(self, room: Room) -> Room:
         """The room, its turn finished first if the server stopped halfway through one (the human's move kept,
         the opponent's not made): the engine answers at once, so no room is ever stuck."""
-        with room.lock:
+        with room.change():
             if not room.two_people and not room.thinking and not room.is_over() and room.board.turn == OPPONENT:
                 reply = self.opponent.fallback(room.board, room.difficulty)
                 room.play(OPPONENT, reply.move, reply.by, SERVER)
@@ -119,36 +119,44 @@ class GameService:
         mark = room.seat_of(token).mark if room.two_people else HUMAN
         with room.lock:
             try:
-                if expected_version is not None and expected_version != room.version:
-                    raise StaleVersion(
-                        f"The room is at version {room.version}, not {expected_version}: it changed since you "
-                        "looked. Check the board, then move again."
-                    )
-                room.play(mark, position, "human", via)
+                with room.change():
+                    if expected_version is not None and expected_version != room.version:
+                        raise StaleVersion(
+                            f"The room is at version {room.version}, not {expected_version}: it changed since you "
+                            "looked. Check the board, then move again."
+                        )
+                    room.play(mark, position, "human", via)
+                    room.thinking = not room.two_people and not room.is_over()
             except GameError as error:
                 attach_state(error, room, mark)
                 raise
             board = room.board
             outcome = board.outcome()
-            room.thinking = outcome is None and not room.two_people
         if room.two_people:
             room.tell(other(mark), "move.made", {"room_id": room.id, "mark": mark, "position": position})
             return Turn(room, position, None, mark)
         if outcome is not None:
-            line = await self.opponent.react(board, "lose" if outcome.winner else "draw_by_human")
-            with room.lock:
-                room.say(OPPONENT, line, SERVER)
+            _opponent_says(room, await self.opponent.react(board, "lose" if outcome.winner else "draw_by_human"))
             return Turn(room, position, None)
         # Shielded: if the caller goes away mid-turn, the opponent still moves and the room is never stuck.
         reply = await asyncio.shield(self._reply(room, board))
         return Turn(room, position, reply)
 
-    async def _reply(self, room: Room, board: Board) -> int:
+    async def _reply(self, room: Room, board: Board) -> int | None:
+        """The opponent's move and its line, one change; None if the store could not keep it. The player's move
+        stands either way: their answer shows it, at the opponent's turn, rather than an error saying nothing
+        changed."""
         reply = await self.opponent.move(board, room.difficulty)
-        with room.lock:
-            room.play(OPPONENT, reply.move, reply.by, SERVER)
-            room.say(OPPONENT, reply.line, SERVER)
-            room.thinking = False
+        try:
+            with room.change():
+                room.play(OPPONENT, reply.move, reply.by, SERVER)
+                room.say(OPPONENT, reply.line, SERVER)
+                room.thinking = False
+        except StoreUnavailable:
+            log.warning("the opponent's move could not be saved; it is made when the room is next looked at")
+            with room.change():
+                room.thinking = False  # not waiting on a move any more, so _resumed makes it
+            return None
         return reply.move
 
     async def chat(
@@ -166,7 +174,7 @@ class GameService:
         room = self.room(room_id)
         mark = room.seat_of(token).mark if room.two_people else HUMAN
         text = one_line(message, MESSAGE_LIMIT)
-        with room.lock:
+        with room.change():
             room.say(mark, text, via)
             board = room.board
         if room.two_people:
@@ -174,9 +182,7 @@ class GameService:
                 other(mark), "message.received", {"room_id": room.id, "from": room.seats[mark].name, "text": text}
             )
             return Seen(room, mark)
-        line = await self.opponent.answer(board, message)
-        with room.lock:
-            room.say(OPPONENT, line, SERVER)
+        _opponent_says(room, await self.opponent.answer(board, message))
         return Seen(room)
 
     def stats(self, limit: object = 10, name: object = "", player: str = ANONYMOUS) -> dict:
@@ -191,6 +197,16 @@ class GameService:
         if player != ANONYMOUS:
             stats["you"] = scores.of_player(player)
         return stats
+
+
+def _opponent_says(room: Room, line: str) -> None:
+    """The opponent's line after the player's own change was kept: if the store cannot keep the line too, the
+    player's answer stands without it, rather than an error saying nothing changed when their part did."""
+    try:
+        with room.change():
+            room.say(OPPONENT, line, SERVER)
+    except StoreUnavailable:
+        log.warning("an opponent's line could not be saved and is left out")
 
 
 def check_difficulty(difficulty: object) -> None:

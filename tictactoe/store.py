@@ -9,6 +9,7 @@ start, so a restart (or a crash) loses nothing that was acknowledged.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import secrets
 import sqlite3
@@ -18,9 +19,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from tictactoe.config import ConfigError
-from tictactoe.errors import RoomNotFound, TooManyRooms
+from tictactoe.errors import RoomNotFound, StoreUnavailable, TooManyRooms
 from tictactoe.rooms import Room
 from tictactoe.scores import Scores
+
+log = logging.getLogger(__name__)
+BUSY_SECONDS = 2.0  # a write waits this long for a lock another program holds on the file, then the player retries
 
 MIGRATIONS = (  # applied in order on start; PRAGMA user_version counts those applied
     """CREATE TABLE rooms (
@@ -58,7 +62,9 @@ class RoomStore:
         self._watched: dict[str, Room] = {}  # the same rooms by watch_id
         self._lock = threading.Lock()
         self._next_expiry = math.inf  # no room expires before this; sweeping earlier finds nothing
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)  # each write commits
+        self._db = sqlite3.connect(  # each write commits
+            path, timeout=BUSY_SECONDS, check_same_thread=False, isolation_level=None
+        )
         self._db_lock = threading.Lock()  # one connection, one writer at a time
         self._db.execute("PRAGMA journal_mode=WAL")  # a file: readers never wait for the writer
         self._db.execute("PRAGMA synchronous=NORMAL")  # in WAL mode a commit survives the process dying
@@ -81,7 +87,13 @@ class RoomStore:
             self._rooms[room.id] = room
             self._watched[room.watch_id] = room
             self._next_expiry = min(self._next_expiry, room.updated_at + self.ttl)
-        self._keep(room)
+        try:
+            self._keep(room)
+        except StoreUnavailable:  # never shown, since nobody has its id yet: let it go as if never made
+            with self._lock:
+                self._rooms.pop(room.id, None)
+                self._watched.pop(room.watch_id, None)
+            raise
         return room
 
     def get(self, room_id: str) -> Room:
@@ -137,15 +149,19 @@ class RoomStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """One transaction on the database, under its lock: all of it is kept, or none."""
+        """One transaction on the database, under its lock: all of it is kept, or none, and a database that
+        cannot keep it (full, locked, failing) is StoreUnavailable."""
         with self._db_lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                    self._db.execute("COMMIT")
+                finally:
+                    if self._db.in_transaction:  # the block or the commit failed: the next transaction starts clean
+                        self._db.execute("ROLLBACK")
+            except sqlite3.Error as error:
+                raise StoreUnavailable() from error
 
 
 class SqliteRoomStore(RoomStore):
@@ -181,8 +197,13 @@ class SqliteRoomStore(RoomStore):
             self._save(room)
 
     def _forget(self, room_ids: Iterable[str]) -> None:
-        with self._db_lock:
-            self._db.executemany("DELETE FROM rooms WHERE id = ?", [(room_id,) for room_id in room_ids])
+        """Delete expired rooms' rows; if the database refuses now, the request that found them goes on, and a
+        row left behind is deleted again when its room expires on the next start."""
+        try:
+            with self._db_lock:
+                self._db.executemany("DELETE FROM rooms WHERE id = ?", [(room_id,) for room_id in room_ids])
+        except sqlite3.Error as error:
+            log.warning("could not delete expired rooms from the database (%s); they go on the next start", error)
 
     def _save(self, room: Room) -> None:
         state = room.snapshot()
