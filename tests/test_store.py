@@ -1,6 +1,8 @@
 """Rooms that survive a restart: the SQLite store, its migrations, a half-applied turn, a crash, many writers."""
 
 import hashlib
+import json
+import logging
 import random
 import signal
 import sqlite3
@@ -154,6 +156,33 @@ def test_a_second_server_on_the_same_rooms_db_refuses_to_start(tmp_path):
     finally:
         first.stop()
     Served("mcp_server.py", ROOMS_DB=str(db)).stop()  # and once it has stopped, the file is free
+
+
+def test_an_unreadable_room_is_skipped_and_named_by_its_row_alone_and_the_others_load(tmp_path, caplog):
+    db = tmp_path / "rooms.db"
+    store = SqliteRoomStore(str(db))
+    good, *bad = [store.add("easy", "O-Bot") for _ in range(5)]
+    store.close()
+    snapshot = bad[0].snapshot()
+    broken = [
+        "{not json",
+        json.dumps({key: value for key, value in snapshot.items() if key != "moves"}),
+        json.dumps({**snapshot, "moves": [["X", 9, "human", "rest", 1.0]]}),  # off the board
+    ]
+    with closing(sqlite3.connect(db, isolation_level=None)) as edit:
+        for room, state in zip(bad[:3], broken, strict=True):
+            edit.execute("UPDATE rooms SET state = ? WHERE id = ?", (state, room.id))
+        edit.execute("UPDATE rooms SET state = CAST(X'7BFF7D' AS TEXT) WHERE id = ?", (bad[3].id,))  # not UTF-8
+        rows = [edit.execute("SELECT rowid FROM rooms WHERE id = ?", (room.id,)).fetchone()[0] for room in bad]
+    with caplog.at_level(logging.WARNING, "tictactoe.store"):
+        store = SqliteRoomStore(str(db))
+    kinds = ["JSONDecodeError", "KeyError", "InvalidPosition", "UnicodeDecodeError"]
+    assert caplog.messages == [
+        f"skipped the unreadable room in row {row} of ROOMS_DB ({kind})" for row, kind in zip(rows, kinds, strict=True)
+    ]
+    assert store.get(good.id).to_dict() == good.to_dict()
+    assert len(store) == 1
+    store.close()
 
 
 async def test_many_writers_at_once_never_corrupt_the_file(tmp_path):

@@ -23,7 +23,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 from tictactoe.config import ConfigError
-from tictactoe.errors import RoomNotFound, StoreUnavailable, TooManyRooms
+from tictactoe.errors import GameError, RoomNotFound, StoreUnavailable, TooManyRooms
 from tictactoe.rooms import Room
 from tictactoe.scores import Scores
 
@@ -214,8 +214,14 @@ class SqliteRoomStore(RoomStore):
     def _load(self) -> None:
         now = time.time()
         with self._lock:
-            for (state,) in self._db.execute("SELECT state FROM rooms"):
-                room = Room.restore(json.loads(state))
+            # As bytes: a row that is not UTF-8 is one unreadable room, not a cursor that stops reading the rest.
+            for row, state in self._db.execute("SELECT rowid, CAST(state AS BLOB) FROM rooms"):
+                try:
+                    room = Room.restore(json.loads(state))
+                except (ValueError, LookupError, TypeError, GameError) as error:
+                    # Named by its row alone: the room's id and its seats' tokens are the rights to play in it.
+                    log.warning("skipped the unreadable room in row %d of ROOMS_DB (%s)", row, type(error).__name__)
+                    continue
                 self._rooms[room.id] = self._watched[room.watch_id] = room
             self._sweep(now)
             for room in self._rooms.values():
