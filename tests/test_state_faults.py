@@ -119,6 +119,7 @@ async def test_every_kind_of_change_a_locked_database_refuses_is_undone(service,
         finishing.play(mark, position, "human")  # X wins at 2
     stopped.play(HUMAN, 0, "human")  # kept without its reply, as if the server had stopped then
     waiting, _ = people_room(service, joined=False)
+    alone, _ = people_room(service, joined=False)
     full, guest = people_room(service)
     tries = {
         against: lambda: service.play(against.id, 4),
@@ -126,6 +127,7 @@ async def test_every_kind_of_change_a_locked_database_refuses_is_undone(service,
         stopped: lambda: service.room(stopped.id),  # looking finishes the turn, which must be kept first
         waiting.room: lambda: service.people.join(waiting.room.id, "Cy"),
         full.room: lambda: service.people.leave(full.room.id, guest.seat.token),
+        alone.room: lambda: service.people.leave(alone.room.id, alone.seat.token),  # which would close it
     }
     rooms = list(tries)
     before = [seen(room) for room in rooms]

@@ -70,7 +70,8 @@ ROOM_STATE = {
     },
     "status": {
         **_enum(*dict.fromkeys([*NEXT_STEP, *NEXT_STEP_PEOPLE])),
-        "description": "From your side; watching, finished (and waiting_for_opponent) for someone with no seat.",
+        "description": "From your side; watching, finished (and waiting_for_opponent) for someone with no seat; "
+        "finished for everyone in a room for two whose maker left before anyone joined.",
     },
     "turn": {**_nullable(_enum(*MARKS)), "description": "Whose move it is; null once the game is over."},
     "your_mark": {**_nullable(_enum(*MARKS)), "description": "null: you hold no seat in this room for two."},

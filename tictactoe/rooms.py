@@ -23,7 +23,8 @@ VIA = ("mcp", "rest", "page")  # where a person's move or message came from
 SERVER = "server"  # where the opponent's moves and lines come from
 ANONYMOUS = ""  # the score key of a player known by no connection or seat (a REST game against the opponent)
 # What a change may set anew, beside the moves, the chat and the seats: put back as it was if the change fails.
-ROLLED_BACK = ("board", "human", "forfeited_by", "said", "scored", "thinking", "version", "updated_at")
+ROLLED_BACK = ("board", "human", "forfeited_by", "closed", "said", "scored", "thinking", "version", "updated_at")
+CLOSED = "The person who made this room left before anyone joined, so it is closed for good."
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Room:
         self.two_people = two_people
         self.seats: dict[str, Seat] = {}  # by mark, in a two-person room
         self.forfeited_by: str | None = None  # the mark of a person who left an unfinished game
+        self.closed = False  # a room for two whose maker left before anyone joined: over, with no game to count
         self.watch_id = secrets.token_urlsafe(16)  # for spectators: shows the game, gives no right to play it
         self.difficulty = difficulty  # None: the model chooses the opponent's moves
         self.opponent_name = opponent_name
@@ -134,6 +136,8 @@ class Room:
     def play(self, mark: str, position: int, by: str, via: str | None = None) -> None:
         """Place `mark` at `position`, or raise the GameError that says why not."""
         with self.change():
+            if self.closed:
+                raise GameOver(f"{CLOSED} Start a new game with create_room or enter_queue.")
             if self.forfeited_by is not None:
                 raise GameOver("The game is over: a player left. Start a new one with create_room.")
             if not self.board.is_over() and self.board.turn != mark:
@@ -145,12 +149,14 @@ class Room:
             self._touch()
 
     def is_over(self) -> bool:
-        return self.forfeited_by is not None or self.board.is_over()
+        return self.closed or self.forfeited_by is not None or self.board.is_over()
 
     def take_seat(self, name: str, rng: random.Random, player: str = ANONYMOUS) -> Seat:
         """The free seat (X or O, by lot when both are free) for a person called `name`; their results go to
         `player`, or without one to the seat's own token."""
         with self.change():
+            if self.closed:
+                raise RoomFull(f"{CLOSED} You can start a game with create_room or enter_queue.")
             free = [mark for mark in (X, O) if mark not in self.seats]
             if not free:
                 raise RoomFull("Both seats in this room are taken. You can watch it, or start a game with create_room.")
@@ -170,6 +176,16 @@ class Room:
             "and its player_token goes with every later call."
         )
 
+    def acting_seat(self, token: str | None) -> Seat:
+        """The seat `token` proves, to move or chat from: one whose holder left acts no more (they may still look)."""
+        seat = self.seat_of(token)
+        if seat.left:
+            raise SeatRequired(
+                "You left this game, so your seat can no longer move or chat in it. "
+                "Start a new one with create_room or enter_queue."
+            )
+        return seat
+
     def mark_of(self, token: object) -> str | None:
         """The mark the holder of `token` plays: X against the opponent; in a room for two, without a token, None
         (a spectator). A wrong token is SeatRequired."""
@@ -188,15 +204,19 @@ class Room:
         return {mark: Player(seat.player, seat.name) for mark, seat in self.seats.items()}
 
     def unscored(self) -> bool:
-        """Whether the game is over and not yet in the scores."""
-        return self.is_over() and not self.scored
+        """Whether the game is over and not yet in the scores (a closed room had no game to count)."""
+        return self.is_over() and not self.scored and not self.closed
 
     def leave(self, mark: str) -> None:
-        """The person at `mark` leaves: an unfinished game is theirs lost, by forfeit."""
+        """The person at `mark` leaves: an unfinished game is theirs lost, by forfeit; a room nobody joined yet is
+        closed, as nobody would be there to play against."""
         with self.change():
             self.seats[mark].left = True
-            if not self.is_over() and len(self.seats) == 2:
-                self.forfeited_by = mark
+            if not self.is_over():
+                if len(self.seats) == 2:
+                    self.forfeited_by = mark
+                else:
+                    self.closed = True
             self._touch()
 
     def tell(self, mark: str, event: str, data: dict) -> None:
@@ -256,6 +276,7 @@ class Room:
                 "seats": [[s.mark, s.token, s.name, s.left, s.player] for s in self.seats.values()],
                 "human": [self.human.key, self.human.name],
                 "forfeited_by": self.forfeited_by,
+                "closed": self.closed,
                 "moves": [[m.mark, m.position, m.by, m.via, m.at] for m in self.moves],
                 "chat": [[c.sender, c.text, c.at, c.via] for c in self.chat],
                 "said": self.said,
@@ -270,14 +291,15 @@ class Room:
         """The room a snapshot describes, its board replayed from its moves.
 
         Snapshots from before history and scores lack where moves came from, when, and who played: those read
-        as not recorded (None, anonymous), and a game finished then is scored when loaded.
+        as not recorded (None, anonymous), and a game finished then is scored when loaded. Those from before
+        rooms were closed have none closed.
         """
         room = cls(data["id"], data["difficulty"], data["opponent_name"], data["two_people"])
         room.watch_id = data["watch_id"]
         for mark, token, name, left, *player in data["seats"]:
             room.seats[mark] = Seat(mark, token, name, left=left, player=player[0] if player else token_key(token))
         room.human = Player(*data.get("human", ()))
-        room.forfeited_by = data["forfeited_by"]
+        room.forfeited_by, room.closed = data["forfeited_by"], data.get("closed", False)
         for move in data["moves"]:
             room.board = room.board.push(move[1])
             room.moves.append(Move(*move))
@@ -332,9 +354,10 @@ class Room:
     def status(self, mark: str | None = HUMAN) -> str:
         """From `mark`'s side: your_turn, opponent_turn, waiting_for_opponent, won, lost or draw.
 
-        For someone with no seat (mark None): waiting_for_opponent, watching or finished.
+        For someone with no seat (mark None): waiting_for_opponent, watching or finished; finished for everyone in
+        a closed room, where no game was played to win, lose or draw.
         """
-        if mark is None:
+        if mark is None or self.closed:
             if self.is_over():
                 return "finished"
             return "waiting_for_opponent" if len(self.seats) < 2 else "watching"

@@ -116,7 +116,7 @@ class GameService:
         if expected_version is not None and type(expected_version) is not int:  # not bool, not 4.0
             raise InvalidRequest(f"expected_version must be a whole number, got {as_json(expected_version)}.")
         room = self.room(room_id)
-        mark = room.seat_of(token).mark if room.two_people else HUMAN
+        mark = room.acting_seat(token).mark if room.two_people else HUMAN
         with room.lock:
             try:
                 with room.change():
@@ -172,7 +172,7 @@ class GameService:
         if len(message) > MESSAGE_LIMIT:
             raise InvalidRequest(f"message is {len(message)} characters long; the limit is {MESSAGE_LIMIT}.")
         room = self.room(room_id)
-        mark = room.seat_of(token).mark if room.two_people else HUMAN
+        mark = room.acting_seat(token).mark if room.two_people else HUMAN
         text = one_line(message, MESSAGE_LIMIT)
         with room.change():
             room.say(mark, text, via)
