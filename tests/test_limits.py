@@ -1,6 +1,7 @@
 """Bounded memory and abuse limits: rate limits per client, room expiry and the room cap, stale moves."""
 
 import random
+import re
 
 import pytest
 
@@ -149,3 +150,26 @@ async def test_expected_version_must_be_a_whole_number(service, version):
     with pytest.raises(InvalidRequest, match="expected_version must be a whole number"):
         await service.play(room.id, 4, expected_version=version)
     assert room.moves == []
+
+
+def test_a_pairing_the_room_cap_refuses_keeps_both_places_in_the_queue():
+    store = RoomStore(ttl=600, capacity=1)
+    service = service_with(store)
+    blocker = store.add("easy", "O-Bot")
+    ann = service.people.enter_queue("", "Ann", "a")
+    with pytest.raises(TooManyRooms) as full:
+        service.people.enter_queue("", "Ben", "b")
+    kept = re.fullmatch(
+        r"No room could be made for you and your partner just now \(too_many_rooms\)\. Your place in the queue is "
+        r"kept: call enter_queue again with ticket (\S+)\. Try again in 600 s\.",
+        full.value.message,
+    )
+    assert (kept is not None, full.value.retry_after) == (True, 600)
+    with pytest.raises(TooManyRooms, match=f"with ticket {ann['ticket']}"):
+        service.people.enter_queue(ann["ticket"], "", "a")  # still full: Ann's retry keeps her place too
+    blocker.updated_at -= 600  # a room frees up
+    ben = service.people.enter_queue(kept[1], "", "b")
+    again = service.people.enter_queue(ann["ticket"], "", "a")
+    assert (ben["queue"], again["queue"], again["room_id"]) == ("matched", "matched", ben["room_id"])
+    assert {ben["your_mark"], again["your_mark"]} == {"X", "O"}
+    assert (ben["opponent"]["name"], again["opponent"]["name"]) == ("Ann", "Ben")

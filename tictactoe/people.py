@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tictactoe.errors import GameError, InvalidRequest, RoomFull
+from tictactoe.errors import Busy, GameError, InvalidRequest, RoomFull
 from tictactoe.limits import RateLimiter
 from tictactoe.rooms import ANONYMOUS, Room, Seat
 from tictactoe.rules import X, other
@@ -105,9 +105,9 @@ class People:
             elif listener is not None:
                 ticket.listener = listener
             if ticket.match is None:
+                self._queue.setdefault(ticket.id, ticket)  # a place first, kept if no room can be made for a pair
                 partner = next((t for t in self._queue.values() if t is not ticket), None)
                 if partner is None:
-                    self._queue[ticket.id] = ticket
                     position = list(self._queue).index(ticket.id) + 1
                     return {"queue": "waiting", "position": position, "ticket": ticket.id}
                 self._pair(partner, ticket)
@@ -184,12 +184,21 @@ class People:
         return ticket
 
     def _pair(self, first: Ticket, second: Ticket) -> None:
-        """A room for the two, seats by lot. Call with `_lock` held."""
-        del self._queue[first.id]
-        self._queue.pop(second.id, None)
-        room = self.rooms.add(None, "", two_people=True)
-        first.match = self._seat(room, first.name, first.listener, first.player)
-        second.match = self._seat(room, second.name, second.listener, second.player)
+        """A room for the two, seats by lot; out of the queue only once it is made, so if it cannot be now (the
+        room cap, the store), both keep their places and `second`, the caller, learns how to try again. Call with
+        `_lock` held."""
+        try:
+            room = self.rooms.add(None, "", two_people=True)
+            with room.change():
+                seats = [self._seat(room, t.name, t.listener, t.player) for t in (first, second)]
+        except Busy as busy:
+            raise type(busy)(
+                f"No room could be made for you and your partner just now ({busy.code}). Your place in the queue "
+                f"is kept: call enter_queue again with ticket {second.id}.",
+                busy.retry_after,
+            ) from busy
+        first.match, second.match = seats
+        del self._queue[first.id], self._queue[second.id]
         self._tell_found(room, first.match.seat.mark)
 
     @staticmethod
