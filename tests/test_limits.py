@@ -8,6 +8,7 @@ import pytest
 from tictactoe.errors import InvalidRequest, RateLimited, RoomNotFound, StaleVersion, TooManyRooms
 from tictactoe.limits import RateLimiter
 from tictactoe.opponent import Opponent
+from tictactoe.rooms import HUMAN, Room
 from tictactoe.service import GameService
 from tictactoe.store import RoomStore
 
@@ -142,6 +143,28 @@ async def test_a_move_chosen_on_an_old_version_is_refused_with_the_board(service
     assert stale.value.room["board"] == ["X", "", "", "", "O", "", "", "", ""]
     await service.play(room.id, 8, expected_version=room.version)
     assert room.board.cells[8] == "X"
+
+
+async def test_a_chat_line_between_looking_and_moving_does_not_make_the_move_stale(service):
+    room = service.create_room("hard")
+    seen = room.version
+    await service.chat(room.id, "Watch this corner.")  # and the opponent answers: two versions, the same board
+    turn = await service.play(room.id, 0, expected_version=seen)
+    assert (turn.to_dict()["last_turn"], room.version) == ({"you": 0, "opponent": 4}, seen + 5)
+    with pytest.raises(StaleVersion):
+        await service.play(room.id, 8, expected_version=seen)  # the board has changed since
+    with pytest.raises(StaleVersion):
+        await service.play(room.id, 8, expected_version=room.version + 1)  # a version the room never was at
+    assert room.board.cells[8] == ""
+
+
+def test_the_boards_version_is_kept_and_a_room_kept_before_it_counts_its_own():
+    room = Room("r", "easy", "O-Bot")
+    room.play(HUMAN, 0, "human")
+    room.say(HUMAN, "Your move.")
+    snapshot = room.snapshot()
+    assert Room.restore(snapshot).board_version == 1
+    assert Room.restore({key: value for key, value in snapshot.items() if key != "board_version"}).board_version == 2
 
 
 @pytest.mark.parametrize("version", ["3", 2.0, True])

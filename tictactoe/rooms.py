@@ -23,7 +23,8 @@ VIA = ("mcp", "rest", "page")  # where a person's move or message came from
 SERVER = "server"  # where the opponent's moves and lines come from
 ANONYMOUS = ""  # the score key of a player known by no connection or seat (a REST game against the opponent)
 # What a change may set anew, beside the moves, the chat and the seats: put back as it was if the change fails.
-ROLLED_BACK = ("board", "human", "forfeited_by", "closed", "said", "scored", "thinking", "version", "updated_at")
+ROLLED_BACK = ("board", "human", "forfeited_by", "closed", "said", "scored", "thinking",
+               "version", "board_version", "updated_at")  # fmt: skip
 CLOSED = "The person who made this room left before anyone joined, so it is closed for good."
 
 
@@ -89,6 +90,7 @@ class Room:
         self.scored = False  # whether the finished game is in the scores
         self.thinking = False
         self.version = 0
+        self.board_version = 0  # the version of the last change to the board, the seats or the outcome
         self.created_at = self.updated_at = time.time()
         self.lock = threading.RLock()  # re-entrant: to_dict takes it too, also from inside a locked change
         self.changed = threading.Condition(self.lock)  # notified on every new version kept, for live pages
@@ -146,7 +148,7 @@ class Room:
                 raise NotYourTurn(f"{self.opponent_name} is still thinking. Check the room again in a moment.")
             self.board = self.board.push(position)
             self.moves.append(Move(mark, position, by, via, time.time()))
-            self._touch()
+            self._touch(board=True)
 
     def is_over(self) -> bool:
         return self.closed or self.forfeited_by is not None or self.board.is_over()
@@ -163,7 +165,7 @@ class Room:
             mark = rng.choice(free)
             token = secrets.token_urlsafe(16)
             seat = self.seats[mark] = Seat(mark, token, name or f"Player {mark}", player=player or token_key(token))
-            self._touch()
+            self._touch(board=True)
             return seat
 
     def seat_of(self, token: str | None) -> Seat:
@@ -217,7 +219,7 @@ class Room:
                     self.forfeited_by = mark
                 else:
                     self.closed = True
-            self._touch()
+            self._touch(board=True)
 
     def tell(self, mark: str, event: str, data: dict) -> None:
         """Let the person at `mark` know of `event` at once, if they can be reached."""
@@ -231,10 +233,18 @@ class Room:
             self.said += 1
             self._touch()
 
-    def _touch(self) -> None:
-        """Count one mutation, inside a change: each is a version of its own, as clients have always seen."""
+    def _touch(self, board: bool = False) -> None:
+        """Count one mutation, inside a change: each is a version of its own, as clients have always seen; `board`
+        if it changed the board, the seats or the outcome, which a move chosen on an older version never saw."""
         self.version += 1
         self.updated_at = time.time()
+        if board:
+            self.board_version = self.version
+
+    def board_changed_since(self, version: int) -> bool:
+        """Whether the board, the seats or the outcome changed after `version`, or the room never was at it: a move
+        chosen then would land on a board its player never saw. Chat alone changes none of them."""
+        return not self.board_version <= version <= self.version
 
     def _wake(self) -> None:
         """Tell whoever waits for a new version, once it is kept. Call with `lock` held."""
@@ -282,6 +292,7 @@ class Room:
                 "said": self.said,
                 "scored": self.scored,
                 "version": self.version,
+                "board_version": self.board_version,
                 "created_at": self.created_at,
                 "updated_at": self.updated_at,
             }
@@ -292,7 +303,7 @@ class Room:
 
         Snapshots from before history and scores lack where moves came from, when, and who played: those read
         as not recorded (None, anonymous), and a game finished then is scored when loaded. Those from before
-        rooms were closed have none closed.
+        rooms were closed have none closed; from before the board's version was kept, it is the room's.
         """
         room = cls(data["id"], data["difficulty"], data["opponent_name"], data["two_people"])
         room.watch_id = data["watch_id"]
@@ -306,6 +317,7 @@ class Room:
         room.chat.extend(ChatLine(*line) for line in data["chat"])
         room.said, room.scored = data.get("said", len(room.chat)), data.get("scored", False)
         room.version, room.created_at, room.updated_at = data["version"], data["created_at"], data["updated_at"]
+        room.board_version = data.get("board_version", room.version)
         return room
 
     def against(self) -> str:

@@ -107,8 +107,9 @@ class GameService:
     ) -> Turn:
         """The human's move and, unless it ended the game, the opponent's reply: one whole turn.
 
-        With `expected_version`, the move is played only if the room is still at that version, so a move chosen
-        on an old board (a retry, a second tab) is refused instead of landing on a board the player never saw.
+        With `expected_version`, the move is played only if the board is still as it was at that version, so a
+        move chosen on an old board (a retry, a second tab) is refused instead of landing on a board the player
+        never saw; a chat line since changes no board.
         In a room for two people, `token` says whose seat moves, and the other person is told. `via` says where
         the move came from (mcp, rest or page), for the game's history.
         """
@@ -120,7 +121,7 @@ class GameService:
         with room.lock:
             try:
                 with room.change():
-                    if expected_version is not None and expected_version != room.version:
+                    if expected_version is not None and room.board_changed_since(expected_version):
                         raise StaleVersion(
                             f"The room is at version {room.version}, not {expected_version}: it changed since you "
                             "looked. Check the board, then move again."
