@@ -1,4 +1,5 @@
-"""The state layer under failure: a change the database cannot keep is never shown, and the player is told to retry."""
+"""The state layer under failure and misuse: a change the database cannot keep is never shown, the player is told to
+retry, and text that could not be kept never gets in."""
 
 import asyncio
 import logging
@@ -10,7 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tictactoe.errors import RoomNotFound, StoreUnavailable
+from tictactoe.errors import InvalidRequest, RoomNotFound, SeatRequired, StoreUnavailable
 from tictactoe.opponent import Opponent
 from tictactoe.rest import create_app
 from tictactoe.rooms import HUMAN, Room
@@ -253,3 +254,67 @@ def test_a_refused_write_answers_a_json_503_and_the_same_request_then_succeeds(d
     finally:
         app.extensions["tictactoe.loop"].close()
         service.rooms.close()
+
+
+UNFIT = [("\ud800", "U+D800"), ("a\x00b", "U+0000"), ("\x1b[2J", "U+001B"), ("\x85", "U+0085"), ("\x7f", "U+007F")]
+SHOWN = " without control characters (tabs and line breaks aside)"
+
+
+def unfit(field: str, code: str, rule: str = SHOWN) -> str:
+    return f"{field} must be valid Unicode text{rule}; it has {code}."
+
+
+async def refused(attempt) -> str:
+    """The message of the InvalidRequest that `attempt`, sync or async, raises."""
+    with pytest.raises(InvalidRequest) as refusal:
+        result = attempt()
+        if asyncio.iscoroutine(result):
+            await result
+    return refusal.value.message
+
+
+@pytest.mark.parametrize(("text", "code"), UNFIT)
+async def test_names_and_messages_that_cannot_be_stored_or_shown_never_get_in(service, text, code):
+    room = service.create_room()
+    host = service.people.open_room("Ann", "local")
+    before = seen(room), seen(host.room)
+    assert await refused(lambda: service.chat(room.id, f"hi {text}")) == unfit("message", code)
+    assert await refused(lambda: service.people.open_room(text, "local")) == unfit("name", code)
+    assert await refused(lambda: service.people.join(host.room.id, text)) == unfit("name", code)
+    assert await refused(lambda: service.people.enter_queue("", f"Bo{text}", "local")) == unfit("name", code)
+    assert (seen(room), seen(host.room), len(service.rooms)) == (*before, 2)
+    assert service.people.enter_queue("", "Bo", "local")["position"] == 1  # nobody got into the queue
+
+
+async def test_tokens_and_tickets_that_cannot_be_encoded_are_refused_cleanly(service):
+    host = service.people.open_room("Ann", "local")
+    room, token = host.room, host.seat.token
+    before = seen(room)
+    for attempt, field in [
+        (lambda: service.play(room.id, 4, token=f"{token}\ud800"), "player_token"),
+        (lambda: service.chat(room.id, "hi", token="\udfff"), "player_token"),
+        (lambda: room.seen_by("\ud800"), "player_token"),
+        (lambda: service.people.leave(room.id, "\ud800"), "player_token"),
+        (lambda: service.people.enter_queue("\ud800", "Bo", "local"), "ticket"),
+        (lambda: service.people.leave_queue("\ud800"), "ticket"),
+    ]:
+        assert (await refused(attempt)).startswith(f"{field} must be valid Unicode text; it has U+D")
+    assert seen(room) == before
+    with pytest.raises(SeatRequired):
+        room.seen_by(f"{token}\x00")  # text, just no seat's token
+
+
+async def test_tabs_line_breaks_and_any_other_text_are_welcome(service):
+    room = service.create_room()
+    await service.chat(room.id, "Good luck\tand\r\nhave fun 🤖 ñ 中")
+    assert room.to_dict()["chat"][1]["text"] == "Good luck and have fun 🤖 ñ 中"
+    assert service.people.open_room("Zoë\t🤖", "local").seat.name == "Zoë 🤖"
+
+
+def test_a_lone_surrogate_over_rest_is_a_400_and_the_room_goes_on(rest_client):
+    room = rest_client.post("/rooms").get_json()
+    path = f"/rooms/{room['room_id']}"
+    said = rest_client.post(f"{path}/chat", data='{"message": "hi \\ud800"}', content_type="application/json")
+    assert (said.status_code, said.get_json()["error"]["message"]) == (400, unfit("message", "U+D800"))
+    assert rest_client.get(path).get_json() == room
+    assert rest_client.post(f"{path}/chat", json={"message": "hi"}).status_code == 200

@@ -7,19 +7,23 @@ from tictactoe.people import NAME_LIMIT
 from tictactoe.rooms import CHAT_KEPT, NEXT_STEP, NEXT_STEP_PEOPLE, SERVER, VIA
 from tictactoe.scores import AGAINST, LEADERS_MOST
 from tictactoe.service import MESSAGE_LIMIT
+from tictactoe.text import CONTROLS
 
 MARKS = ["X", "O"]
+# Text people read, as the service takes it: no control characters (nor lone surrogates, which are not text).
+FIT = f"^[^{CONTROLS}]*$"
 NAME = {
     "type": "string",
     "maxLength": NAME_LIMIT,
+    "pattern": FIT,
     "description": "Your display name, for the other player and the leaderboard.",
 }
 TOKEN = {"type": "string", "description": "Your seat's player_token, in a room for two people."}
 CELL = {"type": "integer", "minimum": 0, "maximum": 8}
 TIME = {"type": "number", "description": "Unix seconds."}
 ROOM_ID = "^[A-Za-z0-9_-]{22}$"  # secrets.token_urlsafe(16)
-# A character that is not whitespace to Python's str.strip(), which is what the service checks (not ECMA's \S).
-NOT_BLANK = r"[^\t-\r \u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+# Whitespace to Python's str.strip(), which is what the service checks (not ECMA's \s).
+BLANK = r"\t-\r \u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
 def _ref(name: str, kind: str = "schemas") -> dict:
@@ -262,7 +266,12 @@ SCHEMAS = {
     "Chat": {
         "type": "object",
         "properties": {
-            "message": {"type": "string", "minLength": 1, "maxLength": MESSAGE_LIMIT, "pattern": NOT_BLANK},
+            "message": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MESSAGE_LIMIT,
+                "pattern": f"^[^{CONTROLS}]*[^{BLANK}{CONTROLS}][^{CONTROLS}]*$",  # fit, and not blank
+            },
             "player_token": TOKEN,
         },
         "required": ["message"],
@@ -417,7 +426,7 @@ def openapi_document() -> dict:
                             "in": "query",
                             "required": False,
                             "description": "A player's name, for their record.",
-                            "schema": {"type": "string", "maxLength": NAME_LIMIT},
+                            "schema": {"type": "string", "maxLength": NAME_LIMIT, "pattern": FIT},
                         },
                         _ref("PlayerToken", "parameters"),
                     ],

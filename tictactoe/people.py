@@ -16,6 +16,7 @@ from tictactoe.limits import RateLimiter
 from tictactoe.rooms import ANONYMOUS, Room, Seat
 from tictactoe.rules import X, other
 from tictactoe.store import RoomStore
+from tictactoe.text import valid_text
 
 Listener = Callable[[str, dict], None]  # (event, data): reaches a person at once, if it can
 GRACE_SECONDS = 60.0  # a person whose connection closed and who is not back by then has left
@@ -81,6 +82,7 @@ class People:
         connection's key), or without one to their seat's.
         """
         self.limiter.hit(client, "create")
+        name = valid_name(name)  # before the room is made: a refused name leaves none behind
         room = self.rooms.add(None, "", two_people=True)
         return self._seat(room, name, None, player)
 
@@ -97,6 +99,7 @@ class People:
         self, ticket_id: str, name: str, client: str, listener: Listener | None = None, player: str = ANONYMOUS
     ) -> dict:
         """Wait for a partner, or be paired with the one who has waited longest: `waiting` or `matched`."""
+        valid_text(ticket_id, "ticket", shown=False)
         with self._lock:
             ticket = self._tickets.get(ticket_id) if ticket_id else None
             if ticket is None:
@@ -114,6 +117,7 @@ class People:
         return matched(ticket)
 
     def leave_queue(self, ticket_id: str) -> dict:
+        valid_text(ticket_id, "ticket", shown=False)
         with self._lock:
             left = self._queue.pop(ticket_id, None) is not None
         return {"queue": "left" if left else "not_waiting"}
@@ -212,7 +216,7 @@ def valid_name(name: object) -> str:
     """A display name as given, on one line, or InvalidRequest."""
     if not isinstance(name, str) or len(name) > NAME_LIMIT:
         raise InvalidRequest(f"name must be text of at most {NAME_LIMIT} characters.")
-    return " ".join(name.split())
+    return " ".join(valid_text(name, "name").split())
 
 
 def first_move(mark: str) -> str:

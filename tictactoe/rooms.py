@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from tictactoe.errors import GameError, GameOver, NotYourTurn, RoomFull, SeatRequired
 from tictactoe.rules import Board, O, X, other
+from tictactoe.text import valid_text
 
 HUMAN, OPPONENT = X, O  # in a game against the opponent
 CHAT_KEPT = 50  # chat lines a room remembers; older ones scroll away
@@ -169,7 +170,11 @@ class Room:
             return seat
 
     def seat_of(self, token: str | None) -> Seat:
-        """The seat `token` proves, or SeatRequired."""
+        """The seat `token` proves, or SeatRequired. Every path a token takes (the service's, the pages', the MCP
+        tools') comes here, so here a token with a lone surrogate, which cannot even be encoded to compare, is
+        InvalidRequest."""
+        if isinstance(token, str):
+            valid_text(token, "player_token", shown=False)
         for seat in self.seats.values():
             if isinstance(token, str) and token and hmac.compare_digest(seat.token.encode(), token.encode()):
                 return seat

@@ -17,6 +17,7 @@ from tictactoe.rooms import ANONYMOUS, HUMAN, OPPONENT, SERVER, Player, Room, at
 from tictactoe.rules import Board, as_json, other
 from tictactoe.scores import LEADERS_MOST
 from tictactoe.store import RoomStore, SqliteRoomStore
+from tictactoe.text import valid_text
 from tictactoe.views import one_line
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,7 @@ class GameService:
             raise InvalidRequest('message must be a non-empty string, like {"message": "Good luck!"}.')
         if len(message) > MESSAGE_LIMIT:
             raise InvalidRequest(f"message is {len(message)} characters long; the limit is {MESSAGE_LIMIT}.")
+        valid_text(message, "message")
         room = self.room(room_id)
         mark = room.acting_seat(token).mark if room.two_people else HUMAN
         text = one_line(message, MESSAGE_LIMIT)
