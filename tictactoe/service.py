@@ -206,8 +206,7 @@ def _opponent_says(room: Room, line: str) -> None:
     """The opponent's line after the player's own change was kept: if the store cannot keep the line too, the
     player's answer stands without it, rather than an error saying nothing changed when their part did."""
     try:
-        with room.change():
-            room.say(OPPONENT, line, SERVER)
+        room.say(OPPONENT, line, SERVER)
     except StoreUnavailable:
         log.warning("an opponent's line could not be saved and is left out")
 

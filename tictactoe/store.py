@@ -76,6 +76,7 @@ class RoomStore:
         self.scores = Scores(self._db, self._db_lock)
 
     def _open(self) -> sqlite3.Connection:
+        """The scores' database, in memory: gone with the process, as the rooms are."""
         db = connect(":memory:")
         migrate(db)
         return db
