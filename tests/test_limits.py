@@ -1,12 +1,14 @@
 """Bounded memory and abuse limits: rate limits per client, room expiry and the room cap, stale moves."""
 
 import random
+import re
 
 import pytest
 
 from tictactoe.errors import InvalidRequest, RateLimited, RoomNotFound, StaleVersion, TooManyRooms
 from tictactoe.limits import RateLimiter
 from tictactoe.opponent import Opponent
+from tictactoe.rooms import HUMAN, Room
 from tictactoe.service import GameService
 from tictactoe.store import RoomStore
 
@@ -143,9 +145,54 @@ async def test_a_move_chosen_on_an_old_version_is_refused_with_the_board(service
     assert room.board.cells[8] == "X"
 
 
+async def test_a_chat_line_between_looking_and_moving_does_not_make_the_move_stale(service):
+    room = service.create_room("hard")
+    seen = room.version
+    await service.chat(room.id, "Watch this corner.")  # and the opponent answers: two versions, the same board
+    turn = await service.play(room.id, 0, expected_version=seen)
+    assert (turn.to_dict()["last_turn"], room.version) == ({"you": 0, "opponent": 4}, seen + 5)
+    with pytest.raises(StaleVersion):
+        await service.play(room.id, 8, expected_version=seen)  # the board has changed since
+    with pytest.raises(StaleVersion):
+        await service.play(room.id, 8, expected_version=room.version + 1)  # a version the room never was at
+    assert room.board.cells[8] == ""
+
+
+def test_the_boards_version_is_kept_and_a_room_kept_before_it_counts_its_own():
+    room = Room("r", "easy", "O-Bot")
+    room.play(HUMAN, 0, "human")
+    room.say(HUMAN, "Your move.")
+    snapshot = room.snapshot()
+    assert Room.restore(snapshot).board_version == 1
+    assert Room.restore({key: value for key, value in snapshot.items() if key != "board_version"}).board_version == 2
+
+
 @pytest.mark.parametrize("version", ["3", 2.0, True])
 async def test_expected_version_must_be_a_whole_number(service, version):
     room = service.create_room()
     with pytest.raises(InvalidRequest, match="expected_version must be a whole number"):
         await service.play(room.id, 4, expected_version=version)
     assert room.moves == []
+
+
+def test_a_pairing_the_room_cap_refuses_keeps_both_places_in_the_queue():
+    store = RoomStore(ttl=600, capacity=1)
+    service = service_with(store)
+    blocker = store.add("easy", "O-Bot")
+    ann = service.people.enter_queue("", "Ann", "a")
+    with pytest.raises(TooManyRooms) as full:
+        service.people.enter_queue("", "Ben", "b")
+    kept = re.fullmatch(
+        r"No room could be made for you and your partner just now \(too_many_rooms\)\. Your place in the queue is "
+        r"kept: call enter_queue again with ticket (\S+)\. Try again in 600 s\.",
+        full.value.message,
+    )
+    assert (kept is not None, full.value.retry_after) == (True, 600)
+    with pytest.raises(TooManyRooms, match=f"with ticket {ann['ticket']}"):
+        service.people.enter_queue(ann["ticket"], "", "a")  # still full: Ann's retry keeps her place too
+    blocker.updated_at -= 600  # a room frees up
+    ben = service.people.enter_queue(kept[1], "", "b")
+    again = service.people.enter_queue(ann["ticket"], "", "a")
+    assert (ben["queue"], again["queue"], again["room_id"]) == ("matched", "matched", ben["room_id"])
+    assert {ben["your_mark"], again["your_mark"]} == {"X", "O"}
+    assert (ben["opponent"]["name"], again["opponent"]["name"]) == ("Ann", "Ben")

@@ -7,6 +7,8 @@ from fastmcp import Client
 from fastmcp.client.messages import MessageHandler
 
 from tests.servers import Served, http
+from tictactoe.errors import GameOver, RoomFull, SeatRequired
+from tictactoe.rooms import Room
 from tictactoe.rules import O, X
 
 
@@ -264,3 +266,48 @@ def test_a_game_against_the_opponent_has_no_seat_to_join(rest_client):
     room = rest_client.post("/rooms").get_json()
     response = rest_client.post(f"/rooms/{room['room_id']}/join", json={})
     assert (response.status_code, response.get_json()["error"]["code"]) == (409, "room_full")
+
+
+LEFT = (
+    "You left this game, so your seat can no longer move or chat in it. "
+    "Start a new one with create_room or enter_queue."
+)
+
+
+async def test_a_room_left_before_anyone_joined_is_closed_for_good(service):
+    host = service.people.open_room("Ann", "local")
+    room, token = host.room, host.seat.token
+    left = service.people.leave(room.id, token).to_dict()
+    assert (left["status"], left["winner"], left["forfeited_by"], left["legal_moves"]) == ("finished", None, None, [])
+    with pytest.raises(RoomFull) as full:
+        service.people.join(room.id, "Ben")
+    assert full.value.message == (
+        "The person who made this room left before anyone joined, so it is closed for good. "
+        "You can start a game with create_room or enter_queue."
+    )
+    with pytest.raises(SeatRequired) as refused:
+        await service.play(room.id, 4, token=token)
+    assert refused.value.message == LEFT
+    with pytest.raises(GameOver, match="closed for good"):
+        room.play(host.seat.mark, 4, "human")  # the room itself refuses too, whoever asks
+    assert service.room(room.id).to_dict(None)["status"] == "finished"
+    assert service.rooms.scores.games() == 0
+    assert service.stats(player=host.seat.player)["you"]["games"] == 0
+    restored = Room.restore(room.snapshot())
+    assert (restored.closed, restored.to_dict(None)) == (True, room.to_dict(None))
+
+
+async def test_a_seat_that_left_can_no_longer_move_or_chat_but_can_still_look(service):
+    host = service.people.open_room("Ann", "local")
+    guest = service.people.join(host.room.id, "Ben")
+    room_id = host.room.id
+    x, o = (host, guest) if host.seat.mark == X else (guest, host)
+    await service.play(room_id, 4, token=x.seat.token)
+    service.people.leave(room_id, o.seat.token)
+    with pytest.raises(SeatRequired) as moved:
+        await service.play(room_id, 0, token=o.seat.token)
+    with pytest.raises(SeatRequired) as said:
+        await service.chat(room_id, "gg", token=o.seat.token)
+    assert moved.value.message == said.value.message == LEFT
+    await service.chat(room_id, "gg", token=x.seat.token)  # the one who stayed still can
+    assert service.room(room_id).seen_by(o.seat.token)["status"] == "lost"

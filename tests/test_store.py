@@ -1,15 +1,22 @@
 """Rooms that survive a restart: the SQLite store, its migrations, a half-applied turn, a crash, many writers."""
 
+import hashlib
+import json
+import logging
 import random
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 
 from tests.fake_mistral import FakeMistral
-from tests.servers import Served, http
+from tests.servers import ROOT, Served, free_port, http, server_env
 from tictactoe.config import ConfigError
 from tictactoe.opponent import Opponent
 from tictactoe.rooms import HUMAN
@@ -78,6 +85,104 @@ def test_a_new_database_is_migrated_and_a_newer_one_refused(tmp_path):
     with pytest.raises(ConfigError, match=newer_than):
         SqliteRoomStore(str(db))
     assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) + 1
+
+
+def test_a_newer_database_is_left_byte_for_byte_as_it_was(tmp_path):
+    db = tmp_path / "rooms.db"
+    with closing(sqlite3.connect(db, isolation_level=None)) as newer:  # in rollback-journal mode, SQLite's default
+        newer.execute("CREATE TABLE future (x)")
+        newer.execute("PRAGMA user_version = 99")
+    digest = hashlib.sha256(db.read_bytes()).hexdigest()
+    with pytest.raises(ConfigError, match="has schema version 99, newer than this server's"):
+        SqliteRoomStore(str(db))
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
+    assert [path.name for path in tmp_path.iterdir()] == ["rooms.db"]  # no -wal, no -shm
+
+
+def stopped(rooms_db: Path) -> str:
+    """What mcp_server.py says as it stops, started on `rooms_db`: it must stop at once, with exit status 1."""
+    result = subprocess.run(
+        [sys.executable, "mcp_server.py"],
+        cwd=ROOT,
+        env=server_env(PORT=str(free_port()), ROOMS_DB=str(rooms_db)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    return result.stderr.strip()
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "why"),
+    [
+        ("gone/rooms.db", lambda db: None, "cannot be created: its folder {folder} does not exist"),
+        ("rooms.csv", lambda db: db.write_text("id,board\n"), "is not a SQLite database (file is not a database)"),
+        ("rooms", Path.mkdir, "is a folder, not a database file"),
+    ],
+    ids=["a missing folder", "not a database", "a folder"],
+)
+def test_a_rooms_db_the_server_cannot_use_stops_the_start_with_one_line_naming_it(tmp_path, name, make, why):
+    db = tmp_path / name
+    make(db)
+    assert stopped(db) == f"Configuration error: ROOMS_DB {db} {why.format(folder=db.parent)}"
+
+
+def test_a_read_only_rooms_db_stops_the_start_too(tmp_path):
+    """Read-only for real: immutable (chattr +i), which even root cannot write, as it can a file without write
+    permission."""
+    db = tmp_path / "rooms.db"
+    SqliteRoomStore(str(db)).close()
+    subprocess.run(["chattr", "+i", str(db)], check=True)
+    try:
+        why = stopped(db)
+    finally:
+        subprocess.run(["chattr", "-i", str(db)], check=True)
+    assert why == (
+        f"Configuration error: ROOMS_DB {db} is read-only, and the server must write to it "
+        "(attempt to write a readonly database)"
+    )
+
+
+def test_a_second_server_on_the_same_rooms_db_refuses_to_start(tmp_path):
+    db = tmp_path / "rooms.db"
+    first = Served("mcp_server.py", ROOMS_DB=str(db))
+    try:
+        assert stopped(db) == (
+            f"Configuration error: ROOMS_DB {db} is in use by another running server: stop that one first, "
+            "or point ROOMS_DB at another file"
+        )
+        assert http("POST", f"{first.url}/rooms")[0] == 201  # the first serves on
+    finally:
+        first.stop()
+    Served("mcp_server.py", ROOMS_DB=str(db)).stop()  # and once it has stopped, the file is free
+
+
+def test_an_unreadable_room_is_skipped_and_named_by_its_row_alone_and_the_others_load(tmp_path, caplog):
+    db = tmp_path / "rooms.db"
+    store = SqliteRoomStore(str(db))
+    good, *bad = [store.add("easy", "O-Bot") for _ in range(5)]
+    store.close()
+    snapshot = bad[0].snapshot()
+    broken = [
+        "{not json",
+        json.dumps({key: value for key, value in snapshot.items() if key != "moves"}),
+        json.dumps({**snapshot, "moves": [["X", 9, "human", "rest", 1.0]]}),  # off the board
+    ]
+    with closing(sqlite3.connect(db, isolation_level=None)) as edit:
+        for room, state in zip(bad[:3], broken, strict=True):
+            edit.execute("UPDATE rooms SET state = ? WHERE id = ?", (state, room.id))
+        edit.execute("UPDATE rooms SET state = CAST(X'7BFF7D' AS TEXT) WHERE id = ?", (bad[3].id,))  # not UTF-8
+        rows = [edit.execute("SELECT rowid FROM rooms WHERE id = ?", (room.id,)).fetchone()[0] for room in bad]
+    with caplog.at_level(logging.WARNING, "tictactoe.store"):
+        store = SqliteRoomStore(str(db))
+    kinds = ["JSONDecodeError", "KeyError", "InvalidPosition", "UnicodeDecodeError"]
+    assert caplog.messages == [
+        f"skipped the unreadable room in row {row} of ROOMS_DB ({kind})" for row, kind in zip(rows, kinds, strict=True)
+    ]
+    assert store.get(good.id).to_dict() == good.to_dict()
+    assert len(store) == 1
+    store.close()
 
 
 async def test_many_writers_at_once_never_corrupt_the_file(tmp_path):

@@ -74,3 +74,17 @@ class RoomFull(GameError):
 
 class SeatRequired(GameError):
     code = "seat_required"
+
+
+class StoreUnavailable(Busy):
+    """The database could not keep a change (disk full, locked, failing): nothing changed, and a retry may work."""
+
+    code = "store_unavailable"
+
+    def __init__(
+        self,
+        message: str = "The server could not save the game just now, so nothing changed: look at the room again "
+        "before you retry.",
+        retry_after: int = 5,
+    ):
+        super().__init__(message, retry_after)

@@ -7,19 +7,23 @@ from tictactoe.people import NAME_LIMIT
 from tictactoe.rooms import CHAT_KEPT, NEXT_STEP, NEXT_STEP_PEOPLE, SERVER, VIA
 from tictactoe.scores import AGAINST, LEADERS_MOST
 from tictactoe.service import MESSAGE_LIMIT
+from tictactoe.text import CONTROLS
 
 MARKS = ["X", "O"]
+# Text people read, as the service takes it: no control characters (nor lone surrogates, which are not text).
+FIT = f"^[^{CONTROLS}]*$"
 NAME = {
     "type": "string",
     "maxLength": NAME_LIMIT,
+    "pattern": FIT,
     "description": "Your display name, for the other player and the leaderboard.",
 }
 TOKEN = {"type": "string", "description": "Your seat's player_token, in a room for two people."}
 CELL = {"type": "integer", "minimum": 0, "maximum": 8}
 TIME = {"type": "number", "description": "Unix seconds."}
 ROOM_ID = "^[A-Za-z0-9_-]{22}$"  # secrets.token_urlsafe(16)
-# A character that is not whitespace to Python's str.strip(), which is what the service checks (not ECMA's \S).
-NOT_BLANK = r"[^\t-\r \u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+# Whitespace to Python's str.strip(), which is what the service checks (not ECMA's \s).
+BLANK = r"\t-\r \u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
 def _ref(name: str, kind: str = "schemas") -> dict:
@@ -70,7 +74,8 @@ ROOM_STATE = {
     },
     "status": {
         **_enum(*dict.fromkeys([*NEXT_STEP, *NEXT_STEP_PEOPLE])),
-        "description": "From your side; watching, finished (and waiting_for_opponent) for someone with no seat.",
+        "description": "From your side; watching, finished (and waiting_for_opponent) for someone with no seat; "
+        "finished for everyone in a room for two whose maker left before anyone joined.",
     },
     "turn": {**_nullable(_enum(*MARKS)), "description": "Whose move it is; null once the game is over."},
     "your_mark": {**_nullable(_enum(*MARKS)), "description": "null: you hold no seat in this room for two."},
@@ -156,7 +161,7 @@ SCHEMAS = {
                         "unauthorized, origin_not_allowed, host_not_allowed, request_entity_too_large, not_found.",
                     },
                     "message": {"type": "string", "description": "What went wrong and what to do instead."},
-                    "retry_after": {"type": "integer", "minimum": 1, "description": "Seconds to wait; only on 429."},
+                    "retry_after": {"type": "integer", "minimum": 1, "description": "Seconds to wait (429, 503)."},
                 },
                 optional=("retry_after",),
             ),
@@ -261,7 +266,12 @@ SCHEMAS = {
     "Chat": {
         "type": "object",
         "properties": {
-            "message": {"type": "string", "minLength": 1, "maxLength": MESSAGE_LIMIT, "pattern": NOT_BLANK},
+            "message": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MESSAGE_LIMIT,
+                "pattern": f"^[^{CONTROLS}]*[^{BLANK}{CONTROLS}][^{CONTROLS}]*$",  # fit, and not blank
+            },
             "player_token": TOKEN,
         },
         "required": ["message"],
@@ -296,13 +306,15 @@ RESPONSES = {
         headers={"Retry-After": _header("Seconds to wait, as in `retry_after`.")},
     ),
     "503": _error(
-        "too_many_viewers: the server has as many live pages open as it serves at once.",
+        "too_many_viewers: the server has as many live pages open as it serves at once; or store_unavailable: the "
+        "server could not save a change just now (its database is full, locked or failing), so nothing changed.",
         "Busy",
         headers={"Retry-After": _header("Seconds to wait, as in `retry_after`.")},
     ),
 }
 GATE_ERRORS = (403, 413, 421)  # the gate in front of every route checks Origin, body size and Host
-POST_ERRORS = (401, 429)  # writes also need the token, if there is one, and are rate limited
+RESUMED = 503  # looking at a room finishes a turn the server stopped in, which must be saved first
+POST_ERRORS = (401, 429, 503)  # writes also need the token, if there is one, are rate limited, and are saved
 
 
 def _operation(operation_id: str, summary: str, ok: dict, *errors: int, body: dict | None = None) -> dict:
@@ -376,7 +388,7 @@ def openapi_document() -> dict:
             "/rooms/{room_id}": {
                 **ROOM_PATH,
                 "get": {
-                    **_operation("getRoom", "The room.", _ok("The room.", _ref("Room")), 404),
+                    **_operation("getRoom", "The room.", _ok("The room.", _ref("Room")), 404, RESUMED),
                     "parameters": [_ref("PlayerToken", "parameters")],
                 },
             },
@@ -388,6 +400,7 @@ def openapi_document() -> dict:
                         "The game from its first move: who made each, where from and when, and the chat.",
                         _ok("The history.", _ref("History")),
                         404,
+                        RESUMED,
                     ),
                     "parameters": [_ref("PlayerToken", "parameters")],
                 },
@@ -413,7 +426,7 @@ def openapi_document() -> dict:
                             "in": "query",
                             "required": False,
                             "description": "A player's name, for their record.",
-                            "schema": {"type": "string", "maxLength": NAME_LIMIT},
+                            "schema": {"type": "string", "maxLength": NAME_LIMIT, "pattern": FIT},
                         },
                         _ref("PlayerToken", "parameters"),
                     ],
@@ -474,7 +487,7 @@ def openapi_document() -> dict:
             "/rooms/{room_id}/view": {
                 **ROOM_PATH,
                 "get": _operation(
-                    "playPage", "The player's live board.", _ok("The page.", PAGE, media_type="text/html"), 404
+                    "playPage", "The player's live board.", _ok("The page.", PAGE, media_type="text/html"), 404, RESUMED
                 ),
             },
             "/rooms/{room_id}/events": {
@@ -484,7 +497,11 @@ def openapi_document() -> dict:
             "/watch/{watch_id}": {
                 **WATCH_PATH,
                 "get": _operation(
-                    "watchPage", "A spectator's live board.", _ok("The page.", PAGE, media_type="text/html"), 404
+                    "watchPage",
+                    "A spectator's live board.",
+                    _ok("The page.", PAGE, media_type="text/html"),
+                    404,
+                    RESUMED,
                 ),
             },
             "/watch/{watch_id}/events": {

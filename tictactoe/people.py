@@ -11,11 +11,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tictactoe.errors import GameError, InvalidRequest, RoomFull
+from tictactoe.errors import Busy, GameError, InvalidRequest, RoomFull
 from tictactoe.limits import RateLimiter
 from tictactoe.rooms import ANONYMOUS, Room, Seat
 from tictactoe.rules import X, other
 from tictactoe.store import RoomStore
+from tictactoe.text import valid_text
 
 Listener = Callable[[str, dict], None]  # (event, data): reaches a person at once, if it can
 GRACE_SECONDS = 60.0  # a person whose connection closed and who is not back by then has left
@@ -81,6 +82,7 @@ class People:
         connection's key), or without one to their seat's.
         """
         self.limiter.hit(client, "create")
+        name = valid_name(name)  # before the room is made: a refused name leaves none behind
         room = self.rooms.add(None, "", two_people=True)
         return self._seat(room, name, None, player)
 
@@ -97,6 +99,7 @@ class People:
         self, ticket_id: str, name: str, client: str, listener: Listener | None = None, player: str = ANONYMOUS
     ) -> dict:
         """Wait for a partner, or be paired with the one who has waited longest: `waiting` or `matched`."""
+        valid_text(ticket_id, "ticket", shown=False)
         with self._lock:
             ticket = self._tickets.get(ticket_id) if ticket_id else None
             if ticket is None:
@@ -105,15 +108,16 @@ class People:
             elif listener is not None:
                 ticket.listener = listener
             if ticket.match is None:
+                self._queue.setdefault(ticket.id, ticket)  # a place first, kept if no room can be made for a pair
                 partner = next((t for t in self._queue.values() if t is not ticket), None)
                 if partner is None:
-                    self._queue[ticket.id] = ticket
                     position = list(self._queue).index(ticket.id) + 1
                     return {"queue": "waiting", "position": position, "ticket": ticket.id}
                 self._pair(partner, ticket)
         return matched(ticket)
 
     def leave_queue(self, ticket_id: str) -> dict:
+        valid_text(ticket_id, "ticket", shown=False)
         with self._lock:
             left = self._queue.pop(ticket_id, None) is not None
         return {"queue": "left" if left else "not_waiting"}
@@ -184,12 +188,21 @@ class People:
         return ticket
 
     def _pair(self, first: Ticket, second: Ticket) -> None:
-        """A room for the two, seats by lot. Call with `_lock` held."""
-        del self._queue[first.id]
-        self._queue.pop(second.id, None)
-        room = self.rooms.add(None, "", two_people=True)
-        first.match = self._seat(room, first.name, first.listener, first.player)
-        second.match = self._seat(room, second.name, second.listener, second.player)
+        """A room for the two, seats by lot; out of the queue only once it is made, so if it cannot be now (the
+        room cap, the store), both keep their places and `second`, the caller, learns how to try again. Call with
+        `_lock` held."""
+        try:
+            room = self.rooms.add(None, "", two_people=True)
+            with room.change():
+                seats = [self._seat(room, t.name, t.listener, t.player) for t in (first, second)]
+        except Busy as busy:
+            raise type(busy)(
+                f"No room could be made for you and your partner just now ({busy.code}). Your place in the queue "
+                f"is kept: call enter_queue again with ticket {second.id}.",
+                busy.retry_after,
+            ) from busy
+        first.match, second.match = seats
+        del self._queue[first.id], self._queue[second.id]
         self._tell_found(room, first.match.seat.mark)
 
     @staticmethod
@@ -203,7 +216,7 @@ def valid_name(name: object) -> str:
     """A display name as given, on one line, or InvalidRequest."""
     if not isinstance(name, str) or len(name) > NAME_LIMIT:
         raise InvalidRequest(f"name must be text of at most {NAME_LIMIT} characters.")
-    return " ".join(name.split())
+    return " ".join(valid_text(name, "name").split())
 
 
 def first_move(mark: str) -> str:

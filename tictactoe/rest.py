@@ -26,6 +26,7 @@ from tictactoe.errors import (
     RoomRequired,
     SeatRequired,
     StaleVersion,
+    StoreUnavailable,
     TooManyRooms,
     TooManyViewers,
     WatchOnly,
@@ -56,6 +57,7 @@ STATUS = {
     TooManyRooms: 429,
     WatchOnly: 403,
     TooManyViewers: 503,
+    StoreUnavailable: 503,
 }
 BODY_LIMIT = 16 * 1024  # bytes in a request body
 

@@ -10,17 +10,23 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tictactoe.errors import GameError, GameOver, NotYourTurn, RoomFull, SeatRequired
 from tictactoe.rules import Board, O, X, other
+from tictactoe.text import valid_text
 
 HUMAN, OPPONENT = X, O  # in a game against the opponent
 CHAT_KEPT = 50  # chat lines a room remembers; older ones scroll away
 VIA = ("mcp", "rest", "page")  # where a person's move or message came from
 SERVER = "server"  # where the opponent's moves and lines come from
 ANONYMOUS = ""  # the score key of a player known by no connection or seat (a REST game against the opponent)
+# What a change may set anew, beside the moves, the chat and the seats: put back as it was if the change fails.
+ROLLED_BACK = ("board", "human", "forfeited_by", "closed", "said", "scored", "thinking",
+               "version", "board_version", "updated_at")  # fmt: skip
+CLOSED = "The person who made this room left before anyone joined, so it is closed for good."
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,8 @@ class Seat:
 class Room:
     """A game of a human (X, moves first) against the opponent (O), or of two people, each holding a seat.
 
-    Mutate only while holding `lock`; the opponent's thinking happens outside it, flagged by `thinking`.
+    Mutate only inside a `change()`, which holds `lock`; the opponent's thinking happens outside it, flagged by
+    `thinking`.
     """
 
     def __init__(self, room_id: str, difficulty: str | None, opponent_name: str, two_people: bool = False):
@@ -72,6 +79,7 @@ class Room:
         self.two_people = two_people
         self.seats: dict[str, Seat] = {}  # by mark, in a two-person room
         self.forfeited_by: str | None = None  # the mark of a person who left an unfinished game
+        self.closed = False  # a room for two whose maker left before anyone joined: over, with no game to count
         self.watch_id = secrets.token_urlsafe(16)  # for spectators: shows the game, gives no right to play it
         self.difficulty = difficulty  # None: the model chooses the opponent's moves
         self.opponent_name = opponent_name
@@ -83,42 +91,90 @@ class Room:
         self.scored = False  # whether the finished game is in the scores
         self.thinking = False
         self.version = 0
+        self.board_version = 0  # the version of the last change to the board, the seats or the outcome
         self.created_at = self.updated_at = time.time()
         self.lock = threading.RLock()  # re-entrant: to_dict takes it too, also from inside a locked change
-        self.changed = threading.Condition(self.lock)  # notified on every new version, for live pages
+        self.changed = threading.Condition(self.lock)  # notified on every new version kept, for live pages
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()  # async callers waiting
-        self.on_change: Callable[[Room], None] | None = None  # the store's, to keep each new version
+        self.on_change: Callable[[Room], None] | None = None  # the store's, to keep each change
+        self._before: tuple[dict, dict[str, bool]] | None = None  # the state the change under way began from
+
+    @contextmanager
+    def change(self) -> Iterator[None]:
+        """One logical change, all or nothing: the store keeps it once, at its end, before anyone hears of it; if
+        anything in it fails, the store's write included, the room is left exactly as it was before it began.
+
+        A change begun inside another joins it. Versions still count each mutation in it.
+        """
+        with self.lock:
+            if self._before is not None:
+                yield
+                return
+            self._before = before = self._state()
+            version = self.version
+            try:
+                yield
+                if self.version != version and self.on_change is not None:
+                    self.on_change(self)
+            except BaseException:
+                self._roll_back(*before)
+                raise
+            finally:
+                self._before = None
+            if self.version != version:
+                self._wake()
+
+    def _state(self) -> tuple[dict, dict[str, bool]]:
+        """What a change can alter, copied: to put back if it fails."""
+        kept = {name: getattr(self, name) for name in ROLLED_BACK}
+        kept.update(moves=list(self.moves), chat=deque(self.chat, maxlen=CHAT_KEPT), seats=dict(self.seats))
+        return kept, {mark: seat.left for mark, seat in self.seats.items()}
+
+    def _roll_back(self, kept: dict, left: dict[str, bool]) -> None:
+        for name, value in kept.items():
+            setattr(self, name, value)
+        for mark, was_left in left.items():  # the same Seat objects: a seat handed out stays the room's
+            self.seats[mark].left = was_left
 
     def play(self, mark: str, position: int, by: str, via: str | None = None) -> None:
         """Place `mark` at `position`, or raise the GameError that says why not."""
-        if self.forfeited_by is not None:
-            raise GameOver("The game is over: a player left. Start a new one with create_room.")
-        if not self.board.is_over() and self.board.turn != mark:
-            if self.two_people:
-                raise NotYourTurn("It is the other player's turn: wait for their move (wait_for_turn).")
-            raise NotYourTurn(f"{self.opponent_name} is still thinking. Check the room again in a moment.")
-        self.board = self.board.push(position)
-        self.moves.append(Move(mark, position, by, via, time.time()))
-        self._touch()
+        with self.change():
+            if self.closed:
+                raise GameOver(f"{CLOSED} Start a new game with create_room or enter_queue.")
+            if self.forfeited_by is not None:
+                raise GameOver("The game is over: a player left. Start a new one with create_room.")
+            if not self.board.is_over() and self.board.turn != mark:
+                if self.two_people:
+                    raise NotYourTurn("It is the other player's turn: wait for their move (wait_for_turn).")
+                raise NotYourTurn(f"{self.opponent_name} is still thinking. Check the room again in a moment.")
+            self.board = self.board.push(position)
+            self.moves.append(Move(mark, position, by, via, time.time()))
+            self._touch(board=True)
 
     def is_over(self) -> bool:
-        return self.forfeited_by is not None or self.board.is_over()
+        return self.closed or self.forfeited_by is not None or self.board.is_over()
 
     def take_seat(self, name: str, rng: random.Random, player: str = ANONYMOUS) -> Seat:
         """The free seat (X or O, by lot when both are free) for a person called `name`; their results go to
         `player`, or without one to the seat's own token."""
-        with self.lock:
+        with self.change():
+            if self.closed:
+                raise RoomFull(f"{CLOSED} You can start a game with create_room or enter_queue.")
             free = [mark for mark in (X, O) if mark not in self.seats]
             if not free:
                 raise RoomFull("Both seats in this room are taken. You can watch it, or start a game with create_room.")
             mark = rng.choice(free)
             token = secrets.token_urlsafe(16)
             seat = self.seats[mark] = Seat(mark, token, name or f"Player {mark}", player=player or token_key(token))
-            self._touch()
+            self._touch(board=True)
             return seat
 
     def seat_of(self, token: str | None) -> Seat:
-        """The seat `token` proves, or SeatRequired."""
+        """The seat `token` proves, or SeatRequired. Every path a token takes (the service's, the pages', the MCP
+        tools') comes here, so here a token with a lone surrogate, which cannot even be encoded to compare, is
+        InvalidRequest."""
+        if isinstance(token, str):
+            valid_text(token, "player_token", shown=False)
         for seat in self.seats.values():
             if isinstance(token, str) and token and hmac.compare_digest(seat.token.encode(), token.encode()):
                 return seat
@@ -126,6 +182,16 @@ class Room:
             "This game is between two people and you hold no seat in it: join_room takes a free seat, "
             "and its player_token goes with every later call."
         )
+
+    def acting_seat(self, token: str | None) -> Seat:
+        """The seat `token` proves, to move or chat from: one whose holder left acts no more (they may still look)."""
+        seat = self.seat_of(token)
+        if seat.left:
+            raise SeatRequired(
+                "You left this game, so your seat can no longer move or chat in it. "
+                "Start a new one with create_room or enter_queue."
+            )
+        return seat
 
     def mark_of(self, token: object) -> str | None:
         """The mark the holder of `token` plays: X against the opponent; in a room for two, without a token, None
@@ -145,16 +211,20 @@ class Room:
         return {mark: Player(seat.player, seat.name) for mark, seat in self.seats.items()}
 
     def unscored(self) -> bool:
-        """Whether the game is over and not yet in the scores."""
-        return self.is_over() and not self.scored
+        """Whether the game is over and not yet in the scores (a closed room had no game to count)."""
+        return self.is_over() and not self.scored and not self.closed
 
     def leave(self, mark: str) -> None:
-        """The person at `mark` leaves: an unfinished game is theirs lost, by forfeit."""
-        with self.lock:
+        """The person at `mark` leaves: an unfinished game is theirs lost, by forfeit; a room nobody joined yet is
+        closed, as nobody would be there to play against."""
+        with self.change():
             self.seats[mark].left = True
-            if not self.is_over() and len(self.seats) == 2:
-                self.forfeited_by = mark
-            self._touch()
+            if not self.is_over():
+                if len(self.seats) == 2:
+                    self.forfeited_by = mark
+                else:
+                    self.closed = True
+            self._touch(board=True)
 
     def tell(self, mark: str, event: str, data: dict) -> None:
         """Let the person at `mark` know of `event` at once, if they can be reached."""
@@ -163,20 +233,30 @@ class Room:
             seat.listener(event, data)
 
     def say(self, sender: str, text: str, via: str | None = None) -> None:
-        self.chat.append(ChatLine(sender, text, time.time(), via))
-        self.said += 1
-        self._touch()
+        with self.change():
+            self.chat.append(ChatLine(sender, text, time.time(), via))
+            self.said += 1
+            self._touch()
 
-    def _touch(self) -> None:
-        with self.lock:
-            self.version += 1
-            self.updated_at = time.time()
-            if self.on_change is not None:
-                self.on_change(self)  # before anyone hears of the change: what was acknowledged is kept
-            self.changed.notify_all()
-            for loop, event in self._waiters:
-                if not loop.is_closed():
-                    loop.call_soon_threadsafe(event.set)
+    def _touch(self, board: bool = False) -> None:
+        """Count one mutation, inside a change: each is a version of its own, as clients have always seen; `board`
+        if it changed the board, the seats or the outcome, which a move chosen on an older version never saw."""
+        self.version += 1
+        self.updated_at = time.time()
+        if board:
+            self.board_version = self.version
+
+    def board_changed_since(self, version: int) -> bool:
+        """Whether the board, the seats or the outcome changed after `version`, or the room never was at it: a move
+        chosen then would land on a board its player never saw. Chat alone changes none of them."""
+        return not self.board_version <= version <= self.version
+
+    def _wake(self) -> None:
+        """Tell whoever waits for a new version, once it is kept. Call with `lock` held."""
+        self.changed.notify_all()
+        for loop, event in self._waiters:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(event.set)
 
     async def changed_since(self, version: int, timeout: float) -> bool:
         """Wait, without blocking the event loop, until the room is past `version` or `timeout` s pass."""
@@ -211,11 +291,13 @@ class Room:
                 "seats": [[s.mark, s.token, s.name, s.left, s.player] for s in self.seats.values()],
                 "human": [self.human.key, self.human.name],
                 "forfeited_by": self.forfeited_by,
+                "closed": self.closed,
                 "moves": [[m.mark, m.position, m.by, m.via, m.at] for m in self.moves],
                 "chat": [[c.sender, c.text, c.at, c.via] for c in self.chat],
                 "said": self.said,
                 "scored": self.scored,
                 "version": self.version,
+                "board_version": self.board_version,
                 "created_at": self.created_at,
                 "updated_at": self.updated_at,
             }
@@ -225,20 +307,22 @@ class Room:
         """The room a snapshot describes, its board replayed from its moves.
 
         Snapshots from before history and scores lack where moves came from, when, and who played: those read
-        as not recorded (None, anonymous), and a game finished then is scored when loaded.
+        as not recorded (None, anonymous), and a game finished then is scored when loaded. Those from before
+        rooms were closed have none closed; from before the board's version was kept, it is the room's.
         """
         room = cls(data["id"], data["difficulty"], data["opponent_name"], data["two_people"])
         room.watch_id = data["watch_id"]
         for mark, token, name, left, *player in data["seats"]:
             room.seats[mark] = Seat(mark, token, name, left=left, player=player[0] if player else token_key(token))
         room.human = Player(*data.get("human", ()))
-        room.forfeited_by = data["forfeited_by"]
+        room.forfeited_by, room.closed = data["forfeited_by"], data.get("closed", False)
         for move in data["moves"]:
             room.board = room.board.push(move[1])
             room.moves.append(Move(*move))
         room.chat.extend(ChatLine(*line) for line in data["chat"])
         room.said, room.scored = data.get("said", len(room.chat)), data.get("scored", False)
         room.version, room.created_at, room.updated_at = data["version"], data["created_at"], data["updated_at"]
+        room.board_version = data.get("board_version", room.version)
         return room
 
     def against(self) -> str:
@@ -287,9 +371,10 @@ class Room:
     def status(self, mark: str | None = HUMAN) -> str:
         """From `mark`'s side: your_turn, opponent_turn, waiting_for_opponent, won, lost or draw.
 
-        For someone with no seat (mark None): waiting_for_opponent, watching or finished.
+        For someone with no seat (mark None): waiting_for_opponent, watching or finished; finished for everyone in
+        a closed room, where no game was played to win, lose or draw.
         """
-        if mark is None:
+        if mark is None or self.closed:
             if self.is_over():
                 return "finished"
             return "waiting_for_opponent" if len(self.seats) < 2 else "watching"

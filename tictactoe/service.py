@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from tictactoe.config import Settings
 from tictactoe.engine import DIFFICULTIES
-from tictactoe.errors import GameError, InvalidRequest, StaleVersion
+from tictactoe.errors import GameError, InvalidRequest, StaleVersion, StoreUnavailable
 from tictactoe.limits import RateLimiter
 from tictactoe.mistral import MistralVoice
 from tictactoe.opponent import Opponent
@@ -17,6 +17,7 @@ from tictactoe.rooms import ANONYMOUS, HUMAN, OPPONENT, SERVER, Player, Room, at
 from tictactoe.rules import Board, as_json, other
 from tictactoe.scores import LEADERS_MOST
 from tictactoe.store import RoomStore, SqliteRoomStore
+from tictactoe.text import valid_text
 from tictactoe.views import one_line
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ class GameService:
         if difficulty is None and self.opponent.voice is None:
             difficulty = self.default_difficulty
         room = self.rooms.add(difficulty, self.opponent.name)
-        with room.lock:
+        with room.change():
             room.human = player or Player()
             room.say(OPPONENT, self.opponent.welcome(), SERVER)
         log.info("room created (%s)", difficulty or "mistral")
@@ -88,7 +89,7 @@ class GameService:
     def _resumed(self, room: Room) -> Room:
         """The room, its turn finished first if the server stopped halfway through one (the human's move kept,
         the opponent's not made): the engine answers at once, so no room is ever stuck."""
-        with room.lock:
+        with room.change():
             if not room.two_people and not room.thinking and not room.is_over() and room.board.turn == OPPONENT:
                 reply = self.opponent.fallback(room.board, room.difficulty)
                 room.play(OPPONENT, reply.move, reply.by, SERVER)
@@ -107,8 +108,9 @@ class GameService:
     ) -> Turn:
         """The human's move and, unless it ended the game, the opponent's reply: one whole turn.
 
-        With `expected_version`, the move is played only if the room is still at that version, so a move chosen
-        on an old board (a retry, a second tab) is refused instead of landing on a board the player never saw.
+        With `expected_version`, the move is played only if the board is still as it was at that version, so a
+        move chosen on an old board (a retry, a second tab) is refused instead of landing on a board the player
+        never saw; a chat line since changes no board.
         In a room for two people, `token` says whose seat moves, and the other person is told. `via` says where
         the move came from (mcp, rest or page), for the game's history.
         """
@@ -116,39 +118,47 @@ class GameService:
         if expected_version is not None and type(expected_version) is not int:  # not bool, not 4.0
             raise InvalidRequest(f"expected_version must be a whole number, got {as_json(expected_version)}.")
         room = self.room(room_id)
-        mark = room.seat_of(token).mark if room.two_people else HUMAN
+        mark = room.acting_seat(token).mark if room.two_people else HUMAN
         with room.lock:
             try:
-                if expected_version is not None and expected_version != room.version:
-                    raise StaleVersion(
-                        f"The room is at version {room.version}, not {expected_version}: it changed since you "
-                        "looked. Check the board, then move again."
-                    )
-                room.play(mark, position, "human", via)
+                with room.change():
+                    if expected_version is not None and room.board_changed_since(expected_version):
+                        raise StaleVersion(
+                            f"The room is at version {room.version}, not {expected_version}: it changed since you "
+                            "looked. Check the board, then move again."
+                        )
+                    room.play(mark, position, "human", via)
+                    room.thinking = not room.two_people and not room.is_over()
             except GameError as error:
                 attach_state(error, room, mark)
                 raise
             board = room.board
             outcome = board.outcome()
-            room.thinking = outcome is None and not room.two_people
         if room.two_people:
             room.tell(other(mark), "move.made", {"room_id": room.id, "mark": mark, "position": position})
             return Turn(room, position, None, mark)
         if outcome is not None:
-            line = await self.opponent.react(board, "lose" if outcome.winner else "draw_by_human")
-            with room.lock:
-                room.say(OPPONENT, line, SERVER)
+            _opponent_says(room, await self.opponent.react(board, "lose" if outcome.winner else "draw_by_human"))
             return Turn(room, position, None)
         # Shielded: if the caller goes away mid-turn, the opponent still moves and the room is never stuck.
         reply = await asyncio.shield(self._reply(room, board))
         return Turn(room, position, reply)
 
-    async def _reply(self, room: Room, board: Board) -> int:
+    async def _reply(self, room: Room, board: Board) -> int | None:
+        """The opponent's move and its line, one change; None if the store could not keep it. The player's move
+        stands either way: their answer shows it, at the opponent's turn, rather than an error saying nothing
+        changed."""
         reply = await self.opponent.move(board, room.difficulty)
-        with room.lock:
-            room.play(OPPONENT, reply.move, reply.by, SERVER)
-            room.say(OPPONENT, reply.line, SERVER)
-            room.thinking = False
+        try:
+            with room.change():
+                room.play(OPPONENT, reply.move, reply.by, SERVER)
+                room.say(OPPONENT, reply.line, SERVER)
+                room.thinking = False
+        except StoreUnavailable:
+            log.warning("the opponent's move could not be saved; it is made when the room is next looked at")
+            with room.change():
+                room.thinking = False  # not waiting on a move any more, so _resumed makes it
+            return None
         return reply.move
 
     async def chat(
@@ -163,10 +173,11 @@ class GameService:
             raise InvalidRequest('message must be a non-empty string, like {"message": "Good luck!"}.')
         if len(message) > MESSAGE_LIMIT:
             raise InvalidRequest(f"message is {len(message)} characters long; the limit is {MESSAGE_LIMIT}.")
+        valid_text(message, "message")
         room = self.room(room_id)
-        mark = room.seat_of(token).mark if room.two_people else HUMAN
+        mark = room.acting_seat(token).mark if room.two_people else HUMAN
         text = one_line(message, MESSAGE_LIMIT)
-        with room.lock:
+        with room.change():
             room.say(mark, text, via)
             board = room.board
         if room.two_people:
@@ -174,9 +185,7 @@ class GameService:
                 other(mark), "message.received", {"room_id": room.id, "from": room.seats[mark].name, "text": text}
             )
             return Seen(room, mark)
-        line = await self.opponent.answer(board, message)
-        with room.lock:
-            room.say(OPPONENT, line, SERVER)
+        _opponent_says(room, await self.opponent.answer(board, message))
         return Seen(room)
 
     def stats(self, limit: object = 10, name: object = "", player: str = ANONYMOUS) -> dict:
@@ -191,6 +200,15 @@ class GameService:
         if player != ANONYMOUS:
             stats["you"] = scores.of_player(player)
         return stats
+
+
+def _opponent_says(room: Room, line: str) -> None:
+    """The opponent's line after the player's own change was kept: if the store cannot keep the line too, the
+    player's answer stands without it, rather than an error saying nothing changed when their part did."""
+    try:
+        room.say(OPPONENT, line, SERVER)
+    except StoreUnavailable:
+        log.warning("an opponent's line could not be saved and is left out")
 
 
 def check_difficulty(difficulty: object) -> None:

@@ -3,24 +3,37 @@ and the scores of the games finished in them.
 
 RoomStore keeps rooms in memory, and scores in an SQLite database in memory too. SqliteRoomStore keeps both in
 an SQLite file: it writes each new version of a room before anyone hears of it, and reads the rooms back on
-start, so a restart (or a crash) loses nothing that was acknowledged.
+start, so a restart (or a crash) loses nothing that was acknowledged. A file it cannot use, or one another server
+uses, stops the start with a ConfigError that names it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
 import math
+import os
 import secrets
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from pathlib import Path
 
 from tictactoe.config import ConfigError
-from tictactoe.errors import RoomNotFound, TooManyRooms
+from tictactoe.errors import GameError, RoomNotFound, StoreUnavailable, TooManyRooms
 from tictactoe.rooms import Room
 from tictactoe.scores import Scores
+
+log = logging.getLogger(__name__)
+BUSY_SECONDS = 2.0  # a write waits this long for a lock another program holds on the file, then the player retries
+UNUSABLE = {  # what SQLite's refusal says of the file, for the one line the server stops with
+    "SQLITE_NOTADB": "is not a SQLite database",
+    "SQLITE_READONLY": "is read-only, and the server must write to it",
+    "SQLITE_CANTOPEN": "cannot be opened",
+}
 
 MIGRATIONS = (  # applied in order on start; PRAGMA user_version counts those applied
     """CREATE TABLE rooms (
@@ -44,26 +57,29 @@ MIGRATIONS = (  # applied in order on start; PRAGMA user_version counts those ap
 
 class RoomStore:
     """Rooms by id, each deleted `ttl` seconds after its last move or message, at most `capacity` at once; and
-    the scores, in the SQLite database at `path` (by default one in memory, gone with the process).
+    the scores, in an SQLite database in memory, gone with the process.
 
     Ids carry 128 bits of randomness, so holding one is the right to play in it.
     """
 
     durable = False  # whether rooms outlive the process
 
-    def __init__(self, ttl: float = 3600.0, capacity: int = 10_000, path: str = ":memory:"):
+    def __init__(self, ttl: float = 3600.0, capacity: int = 10_000):
         self.ttl = ttl
         self.capacity = capacity
         self._rooms: dict[str, Room] = {}
         self._watched: dict[str, Room] = {}  # the same rooms by watch_id
         self._lock = threading.Lock()
         self._next_expiry = math.inf  # no room expires before this; sweeping earlier finds nothing
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)  # each write commits
+        self._db = self._open()
         self._db_lock = threading.Lock()  # one connection, one writer at a time
-        self._db.execute("PRAGMA journal_mode=WAL")  # a file: readers never wait for the writer
-        self._db.execute("PRAGMA synchronous=NORMAL")  # in WAL mode a commit survives the process dying
-        migrate(self._db, path)
         self.scores = Scores(self._db, self._db_lock)
+
+    def _open(self) -> sqlite3.Connection:
+        """The scores' database, in memory: gone with the process, as the rooms are."""
+        db = connect(":memory:")
+        migrate(db)
+        return db
 
     def close(self) -> None:
         with self._db_lock:
@@ -81,7 +97,13 @@ class RoomStore:
             self._rooms[room.id] = room
             self._watched[room.watch_id] = room
             self._next_expiry = min(self._next_expiry, room.updated_at + self.ttl)
-        self._keep(room)
+        try:
+            self._keep(room)
+        except StoreUnavailable:  # never shown, since nobody has its id yet: let it go as if never made
+            with self._lock:
+                self._rooms.pop(room.id, None)
+                self._watched.pop(room.watch_id, None)
+            raise
         return room
 
     def get(self, room_id: str) -> Room:
@@ -137,15 +159,19 @@ class RoomStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """One transaction on the database, under its lock: all of it is kept, or none."""
+        """One transaction on the database, under its lock: all of it is kept, or none, and a database that
+        cannot keep it (full, locked, failing) is StoreUnavailable."""
         with self._db_lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                    self._db.execute("COMMIT")
+                finally:
+                    if self._db.in_transaction:  # the block or the commit failed: the next transaction starts clean
+                        self._db.execute("ROLLBACK")
+            except sqlite3.Error as error:
+                raise StoreUnavailable() from error
 
 
 class SqliteRoomStore(RoomStore):
@@ -154,14 +180,49 @@ class SqliteRoomStore(RoomStore):
     durable = True
 
     def __init__(self, path: str, ttl: float = 3600.0, capacity: int = 10_000):
-        super().__init__(ttl, capacity, path)
+        self.path = path
+        self._held: int | None = hold(path)  # for the store's life: a second server on the file is refused
+        try:
+            super().__init__(ttl, capacity)
+        except BaseException:
+            os.close(self._held)
+            raise
         self._load()
+
+    def _open(self) -> sqlite3.Connection:
+        """The file, its schema version read first without writing a byte (a newer one is left as it is); then in
+        WAL mode, migrated, and proven writable now rather than at the first move."""
+        refuse_newer(self.path)
+        db = connect(self.path)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+            db.execute("PRAGMA synchronous=NORMAL")  # in WAL mode a commit survives the process dying
+            migrate(db)
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM rooms WHERE 0")  # a write that changes nothing, which a read-only file refuses
+            db.execute("ROLLBACK")
+        except sqlite3.Error as error:
+            db.close()
+            raise unusable(self.path, error) from None
+        return db
+
+    def close(self) -> None:
+        super().close()
+        if self._held is not None:
+            os.close(self._held)  # only now: closing any descriptor of the file drops SQLite's own locks on it
+            self._held = None
 
     def _load(self) -> None:
         now = time.time()
         with self._lock:
-            for (state,) in self._db.execute("SELECT state FROM rooms"):
-                room = Room.restore(json.loads(state))
+            # As bytes: a row that is not UTF-8 is one unreadable room, not a cursor that stops reading the rest.
+            for row, state in self._db.execute("SELECT rowid, CAST(state AS BLOB) FROM rooms"):
+                try:
+                    room = Room.restore(json.loads(state))
+                except (ValueError, LookupError, TypeError, GameError) as error:
+                    # Named by its row alone: the room's id and its seats' tokens are the rights to play in it.
+                    log.warning("skipped the unreadable room in row %d of ROOMS_DB (%s)", row, type(error).__name__)
+                    continue
                 self._rooms[room.id] = self._watched[room.watch_id] = room
             self._sweep(now)
             for room in self._rooms.values():
@@ -181,8 +242,13 @@ class SqliteRoomStore(RoomStore):
             self._save(room)
 
     def _forget(self, room_ids: Iterable[str]) -> None:
-        with self._db_lock:
-            self._db.executemany("DELETE FROM rooms WHERE id = ?", [(room_id,) for room_id in room_ids])
+        """Delete expired rooms' rows; if the database refuses now, the request that found them goes on, and a
+        row left behind is deleted again when its room expires on the next start."""
+        try:
+            with self._db_lock:
+                self._db.executemany("DELETE FROM rooms WHERE id = ?", [(room_id,) for room_id in room_ids])
+        except sqlite3.Error as error:
+            log.warning("could not delete expired rooms from the database (%s); they go on the next start", error)
 
     def _save(self, room: Room) -> None:
         state = room.snapshot()
@@ -193,14 +259,57 @@ class SqliteRoomStore(RoomStore):
         )
 
 
-def migrate(db: sqlite3.Connection, path: str) -> None:
-    """Bring the database's schema up to this server's, one numbered migration at a time; refuse a newer one."""
-    applied = db.execute("PRAGMA user_version").fetchone()[0]
+def connect(path: str) -> sqlite3.Connection:
+    """A connection for any thread, under the store's lock, on which each write commits unless in a transaction."""
+    return sqlite3.connect(path, timeout=BUSY_SECONDS, check_same_thread=False, isolation_level=None)
+
+
+def hold(path: str) -> int:
+    """A descriptor of the database file, created empty if new, with an exclusive flock: a second server on the
+    file is refused. flock never meets the POSIX locks SQLite takes on the same file."""
+    try:
+        held = os.open(path, os.O_RDONLY | os.O_CREAT, 0o600)  # rooms hold ids and tokens: the owner's only
+    except IsADirectoryError:
+        raise ConfigError(f"ROOMS_DB {path} is a folder, not a database file") from None
+    except FileNotFoundError:
+        folder = os.path.dirname(os.path.abspath(path))
+        raise ConfigError(f"ROOMS_DB {path} cannot be created: its folder {folder} does not exist") from None
+    except OSError as error:
+        raise ConfigError(f"ROOMS_DB {path} cannot be opened ({error.strerror})") from None
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(held)
+        raise ConfigError(
+            f"ROOMS_DB {path} is in use by another running server: stop that one first, or point ROOMS_DB at "
+            "another file"
+        ) from None
+    return held
+
+
+def refuse_newer(path: str) -> None:
+    """Refuse a database of a newer schema, read on a read-only connection: even WAL mode rewrites the header."""
+    try:
+        with closing(sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=ro", uri=True)) as db:
+            (applied,) = db.execute("PRAGMA user_version").fetchone()
+    except sqlite3.Error as error:
+        raise unusable(path, error) from None
     if applied > len(MIGRATIONS):
         raise ConfigError(
             f"ROOMS_DB {path} has schema version {applied}, newer than this server's {len(MIGRATIONS)}: "
             "left untouched. Run a newer server, or point ROOMS_DB at another file."
         )
+
+
+def unusable(path: str, error: sqlite3.Error) -> ConfigError:
+    """What SQLite's refusal says of the file, on one line naming it."""
+    kind = "_".join(error.sqlite_errorname.split("_")[:2])  # SQLITE_READONLY_DIRECTORY is read-only too
+    return ConfigError(f"ROOMS_DB {path} {UNUSABLE.get(kind, 'cannot be used')} ({error})")
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring the database's schema up to this server's, one numbered migration at a time."""
+    applied = db.execute("PRAGMA user_version").fetchone()[0]
     for number in range(applied, len(MIGRATIONS)):
         db.execute("BEGIN IMMEDIATE")
         db.execute(MIGRATIONS[number])

@@ -25,7 +25,8 @@ function headline(room) {
     opponent_turn: twoPeople ? `Waiting for ${name}'s move…` : `${name} is thinking…`,
     waiting_for_opponent: "Waiting for a second player: share this page's address.",
     watching: `${room.turn} to move`,
-    finished: room.winner ? `${room.winner} won.` : "It's a draw.",
+    // Without a winner, a free cell means no game was played: the room's maker left before anyone joined.
+    finished: room.winner ? `${room.winner} won.` : room.board.includes("") ? "Closed: nobody joined." : "It's a draw.",
     won: watching ? "X won!" : "You won! 🎉",
     lost: `${name} won.`,
     draw: "It's a draw.",
@@ -89,7 +90,7 @@ function render(room) {
   const say = document.getElementById("say");
   if (say) say.hidden = twoPeople && !token;
   const leave = document.getElementById("leave");
-  if (leave) leave.hidden = !token || OVER.includes(room.status); // a seat's holder never sees "finished"
+  if (leave) leave.hidden = !token || OVER.includes(room.status);
 }
 
 function renderReplay(room, replaying) {
