@@ -34,6 +34,9 @@ from tests import servers
 ATTACKER, HONEST = "127.0.0.2", "127.0.0.3"
 PATIENCE = 3.0  # seconds the honest player waits for any answer: the promise is that it never has to
 PACE = 0.1  # seconds between the honest player's calls
+# The honest player is a fast bot: a game every second or so, a move every few tenths. That is more than the rate
+# limits allow one client (20 rooms, 120 moves a minute), which no attack here relies on: lift those two.
+HONEST_PACE = {"RATE_LIMIT_CREATE": "0", "RATE_LIMIT_MOVE": "0"}
 INITIALIZE = {
     "jsonrpc": "2.0",
     "id": 1,
@@ -418,8 +421,7 @@ async def main_async(names: list[str], seconds: float, sessions: int) -> int:
     if sessions:
         for line in await memory_report(sessions):
             print(line, flush=True)
-    # The honest player starts a game every second or so, more than the default 20 a minute; no attack makes rooms.
-    server = servers.Served("mcp_server.py", LOG_LEVEL="warning", RATE_LIMIT_CREATE="0")
+    server = servers.Served("mcp_server.py", LOG_LEVEL="warning", **HONEST_PACE)
     try:
         bad = 0
         for name in names:

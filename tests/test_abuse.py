@@ -17,8 +17,8 @@ SECONDS = 3.0
 
 @pytest.fixture(scope="module")
 def server():
-    served = Served("mcp_server.py", LOG_LEVEL="warning", RATE_LIMIT_CREATE="0", REQUEST_SECONDS="1",
-                    SESSION_IDLE_MINUTES="0.05")  # fmt: skip
+    served = Served("mcp_server.py", LOG_LEVEL="warning", REQUEST_SECONDS="1", SESSION_IDLE_MINUTES="0.05",
+                    **abuse.HONEST_PACE)  # fmt: skip
     yield served
     served.stop()
 

@@ -64,7 +64,7 @@ NOT_A_MESSAGE = "a message needs a method (or, as a response, an id and a result
         (b'{"jsonrpc": "2.0", "id": null, "method": "ping"}', None, -32600,
          "Invalid Request: id must be a string or a whole number."),
         (TOOL_CALL % b'{"message": "\\ud800"}', 7, -32602,
-         "Invalid params: params.arguments.message is not valid Unicode text (a lone surrogate)."),
+         "Invalid params: params.arguments.message must be valid Unicode text; it has U+D800."),
         (TOOL_CALL % (b"[" * 40 + b"]" * 40), None, -32700,
          "Parse error: The JSON nests arrays and objects deeper than 32 levels."),
         (b'{"jsonrpc": "2.0", "id": 1' + b"0" * 5000 + b', "method": "ping"}', None, -32700,

@@ -1,7 +1,5 @@
 """The pages, through Flask's test client (their event streams: test_live.py; the browser: test_browser.py)."""
 
-import threading
-
 import pytest
 
 from tests.conftest import mistral_service
@@ -68,11 +66,3 @@ def test_spectators_cannot_move(rest_client):
         "message": "You are watching this game: only its player can move. Start your own from the home page.",
     }
     assert rest_client.get(f"/rooms/{room['room_id']}").get_json()["moves"] == []
-
-
-def test_waiting_for_a_change_wakes_on_the_change(service):
-    room = service.create_room()
-    version = room.version
-    assert room.wait_for_change(version, 0.05) is False
-    threading.Timer(0.1, room.say, ("you", "hello")).start()
-    assert room.wait_for_change(version, 5) is True

@@ -107,7 +107,7 @@ NOT_AN_OBJECT = "The body must be a JSON object, with Content-Type: application/
             '{"position": 4, "x": ' + "[" * 5000 + "]" * 5000 + "}",
             "The JSON nests arrays and objects deeper than 32 levels.",
         ),
-        ('{"position": 4, "player_token": "\\ud800"}', "player_token is not valid Unicode text (a lone surrogate)."),
+        ('{"position": 4, "player_token": "\\ud800"}', "player_token must be valid Unicode text; it has U+D800."),
         (b'{"position": 4, "x": "\xff"}', "The body is not UTF-8 text."),
     ],
 )

@@ -315,6 +315,6 @@ def test_a_lone_surrogate_over_rest_is_a_400_and_the_room_goes_on(rest_client):
     room = rest_client.post("/rooms").get_json()
     path = f"/rooms/{room['room_id']}"
     said = rest_client.post(f"{path}/chat", data='{"message": "hi \\ud800"}', content_type="application/json")
-    assert (said.status_code, said.get_json()["error"]["message"]) == (400, unfit("message", "U+D800"))
+    assert (said.status_code, said.get_json()["error"]["message"]) == (400, unfit("message", "U+D800", ""))
     assert rest_client.get(path).get_json() == room
     assert rest_client.post(f"{path}/chat", json={"message": "hi"}).status_code == 200

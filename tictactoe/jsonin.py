@@ -8,10 +8,11 @@ passes here first, REST and MCP alike.
 from __future__ import annotations
 
 import json
-import re
+
+from tictactoe.errors import InvalidRequest
+from tictactoe.text import valid_text
 
 MAX_DEPTH = 32  # arrays and objects nested in each other; the deepest request this server takes has 4
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class JsonRefused(ValueError):
@@ -52,13 +53,12 @@ def parse(body: bytes) -> object:
 
 def _check(value: object) -> None:
     """Refuse `value` if it nests deeper than MAX_DEPTH or a string (or key) in it holds a lone surrogate, which
-    only an escape can put there and no UTF-8 encoder takes."""
+    only an escape can put there and no store can keep."""
     stack: list[tuple[object, str, int]] = [(value, "", 0)]
     while stack:
         item, path, level = stack.pop()
         if isinstance(item, str):
-            if _SURROGATE.search(item):
-                raise JsonRefused(f"{path or 'The body'} is not valid Unicode text (a lone surrogate).", syntax=False)
+            _storable(item, path or "the body")
             continue
         if isinstance(item, dict):
             children = item.items()
@@ -70,9 +70,17 @@ def _check(value: object) -> None:
             raise _too_deep()
         for key, child in children:
             inner = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and _SURROGATE.search(key):
-                raise JsonRefused(f"A key in {path or 'the body'} is not valid Unicode text.", syntax=False)
+            if isinstance(key, str):
+                _storable(key, f"a key in {path or 'the body'}")
             stack.append((child, inner, level + 1))
+
+
+def _storable(text: str, where: str) -> None:
+    """Refuse `text` if no store could keep it (the service's own rule, and its words, for every field)."""
+    try:
+        valid_text(text, where, shown=False)
+    except InvalidRequest as error:
+        raise JsonRefused(error.message, syntax=False) from None
 
 
 def _too_deep() -> JsonRefused:

@@ -94,7 +94,6 @@ class Room:
         self.board_version = 0  # the version of the last change to the board, the seats or the outcome
         self.created_at = self.updated_at = time.time()
         self.lock = threading.RLock()  # re-entrant: to_dict takes it too, also from inside a locked change
-        self.changed = threading.Condition(self.lock)  # notified on every new version kept, for live pages
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()  # async callers waiting
         self.on_change: Callable[[Room], None] | None = None  # the store's, to keep each change
         self._before: tuple[dict, dict[str, bool]] | None = None  # the state the change under way began from
@@ -253,7 +252,6 @@ class Room:
 
     def _wake(self) -> None:
         """Tell whoever waits for a new version, once it is kept. Call with `lock` held."""
-        self.changed.notify_all()
         for loop, event in self._waiters:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(event.set)
@@ -273,11 +271,6 @@ class Room:
         finally:
             with self.lock:
                 self._waiters.discard(waiter)
-
-    def wait_for_change(self, version: int, timeout: float) -> bool:
-        """Wait until the room is past `version`, for at most `timeout` seconds; whether it is."""
-        with self.lock:
-            return self.changed.wait_for(lambda: self.version != version, timeout)
 
     def snapshot(self) -> dict:
         """Everything the room must keep across a restart, as JSON-ready data (not who is listening)."""
