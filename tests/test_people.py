@@ -1,13 +1,15 @@
 """Two people, one board: real MCP clients over SSE (and one over streamable HTTP) against the real server."""
 
 import asyncio
+import time
 
 import pytest
 from fastmcp import Client
 from fastmcp.client.messages import MessageHandler
 
 from tests.servers import Served, http
-from tictactoe.errors import GameOver, RoomFull, SeatRequired
+from tictactoe import people
+from tictactoe.errors import GameOver, NotYourTurn, RoomFull, SeatRequired
 from tictactoe.rooms import Room
 from tictactoe.rules import O, X
 
@@ -311,3 +313,31 @@ async def test_a_seat_that_left_can_no_longer_move_or_chat_but_can_still_look(se
     assert moved.value.message == said.value.message == LEFT
     await service.chat(room_id, "gg", token=x.seat.token)  # the one who stayed still can
     assert service.room(room_id).seen_by(o.seat.token)["status"] == "lost"
+
+
+async def test_nobody_moves_before_a_second_person_has_joined(service):
+    host = service.people.open_room("Ann", "local")
+    with pytest.raises(NotYourTurn) as refused:
+        await service.play(host.room.id, 4, token=host.seat.token)
+    assert (
+        refused.value.message == "Nobody has joined yet: share the room_id, and wait_for_turn returns once they have."
+    )
+    assert host.room.to_dict(host.seat.mark)["moves"] == []
+
+
+async def test_leaving_twice_changes_nothing_the_second_time(service):
+    host = service.people.open_room("Ann", "local")
+    service.people.join(host.room.id, "Ben")
+    service.people.leave(host.room.id, host.seat.token)
+    version = host.room.version
+    again = service.people.leave(host.room.id, host.seat.token).to_dict()
+    assert (again["version"], again["forfeited_by"]) == (version, host.seat.mark)
+
+
+def test_a_place_in_the_queue_is_given_up_by_whoever_stops_asking(service, monkeypatch):
+    monkeypatch.setattr(people, "QUEUE_PATIENCE", 0.05)
+    gone = service.people.enter_queue("", "Gone", "local")
+    time.sleep(0.1)
+    assert service.people.enter_queue("", "Bo", "local")["position"] == 1  # not paired with someone long gone
+    back = service.people.enter_queue(gone["ticket"], "", "local")  # asking again queues them anew, and pairs
+    assert (back["queue"], back["opponent"]["name"]) == ("matched", "Bo")

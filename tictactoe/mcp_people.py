@@ -27,7 +27,7 @@ from tictactoe.mcp_common import (
     remember,
     target_room,
 )
-from tictactoe.people import WAIT_DEFAULT, WAIT_MOST, Listener
+from tictactoe.people import QUEUE_PATIENCE, WAIT_DEFAULT, WAIT_MOST, Listener
 from tictactoe.rooms import Room
 from tictactoe.service import GameService
 
@@ -139,7 +139,10 @@ def add_people_tools(mcp: FastMCP, service: GameService) -> None:
         if has_session(ctx):
             await ctx.set_state("ticket", outcome["ticket"])
         if outcome["queue"] == "waiting":
-            text = f"Waiting for a partner: you are number {outcome['position']} in the queue. Call enter_queue again."
+            text = (
+                f"Waiting for a partner: you are number {outcome['position']} in the queue. Call enter_queue again "
+                f"within {QUEUE_PATIENCE / 60:g} minutes, or your place is given up."
+            )
             return ToolResult(content=text, structured_content=outcome)
         await remember_seat(ctx, service, outcome["room_id"], outcome["player_token"])
         return answer(ctx, outcome)

@@ -22,6 +22,7 @@ Listener = Callable[[str, dict], None]  # (event, data): reaches a person at onc
 GRACE_SECONDS = 60.0  # a person whose connection closed and who is not back by then has left
 WAIT_DEFAULT, WAIT_MOST = 30.0, 120.0  # seconds wait_for_turn waits, unless told; and at most
 TICKETS_KEPT = 10_000  # queue tickets remembered, the oldest forgotten first
+QUEUE_PATIENCE = 300.0  # seconds a place in the queue is kept without its holder calling enter_queue again
 NAME_LIMIT = 40  # characters in a display name
 
 
@@ -45,7 +46,7 @@ class Ticket:
     listener: Listener | None
     player: str  # whose record the game's result goes to
     match: Seated | None = None
-    entered_at: float = field(default_factory=time.time)
+    asked_at: float = field(default_factory=time.monotonic)  # when its holder last called enter_queue with it
 
 
 @dataclass(frozen=True)
@@ -101,12 +102,14 @@ class People:
         """Wait for a partner, or be paired with the one who has waited longest: `waiting` or `matched`."""
         valid_text(ticket_id, "ticket", shown=False)
         with self._lock:
+            self._give_up_places()
             ticket = self._tickets.get(ticket_id) if ticket_id else None
             if ticket is None:
                 self.limiter.hit(client, "create")
                 ticket = self._new_ticket(name, listener, player)
             elif listener is not None:
                 ticket.listener = listener
+            ticket.asked_at = time.monotonic()
             if ticket.match is None:
                 self._queue.setdefault(ticket.id, ticket)  # a place first, kept if no room can be made for a pair
                 partner = next((t for t in self._queue.values() if t is not ticket), None)
@@ -115,6 +118,14 @@ class People:
                     return {"queue": "waiting", "position": position, "ticket": ticket.id}
                 self._pair(partner, ticket)
         return matched(ticket)
+
+    def _give_up_places(self) -> None:
+        """Take out of the queue whoever has not asked for QUEUE_PATIENCE seconds: they have most likely gone, and
+        the next person to come should not be paired with nobody. Asking again with the ticket queues them anew.
+        Call with `_lock` held."""
+        cutoff = time.monotonic() - QUEUE_PATIENCE
+        for stale in [ticket.id for ticket in self._queue.values() if ticket.asked_at < cutoff]:
+            del self._queue[stale]
 
     def leave_queue(self, ticket_id: str) -> dict:
         valid_text(ticket_id, "ticket", shown=False)
@@ -134,8 +145,8 @@ class People:
         """Leave a room: an unfinished game is lost by forfeit, and the other person is told."""
         room = self.rooms.get(room_id)
         seat = room.seat_of(token)
-        room.leave(seat.mark)
-        room.tell(other(seat.mark), "partner.disconnected", {"room_id": room.id, "forfeit": room.forfeited_by})
+        if room.leave(seat.mark):
+            room.tell(other(seat.mark), "partner.disconnected", {"room_id": room.id, "forfeit": room.forfeited_by})
         return Seated(room, seat)
 
     def hold(self, room: Room, token: str, listener: Listener | None, holder: object | None) -> None:

@@ -142,6 +142,8 @@ class Room:
                 raise GameOver(f"{CLOSED} Start a new game with create_room or enter_queue.")
             if self.forfeited_by is not None:
                 raise GameOver("The game is over: a player left. Start a new one with create_room.")
+            if self.two_people and len(self.seats) < 2:
+                raise NotYourTurn("Nobody has joined yet: share the room_id, and wait_for_turn returns once they have.")
             if not self.board.is_over() and self.board.turn != mark:
                 if self.two_people:
                     raise NotYourTurn("It is the other player's turn: wait for their move (wait_for_turn).")
@@ -213,10 +215,12 @@ class Room:
         """Whether the game is over and not yet in the scores (a closed room had no game to count)."""
         return self.is_over() and not self.scored and not self.closed
 
-    def leave(self, mark: str) -> None:
+    def leave(self, mark: str) -> bool:
         """The person at `mark` leaves: an unfinished game is theirs lost, by forfeit; a room nobody joined yet is
-        closed, as nobody would be there to play against."""
+        closed, as nobody would be there to play against. False if they had left already (nothing changes)."""
         with self.change():
+            if self.seats[mark].left:
+                return False
             self.seats[mark].left = True
             if not self.is_over():
                 if len(self.seats) == 2:
@@ -224,6 +228,7 @@ class Room:
                 else:
                     self.closed = True
             self._touch(board=True)
+            return True
 
     def tell(self, mark: str, event: str, data: dict) -> None:
         """Let the person at `mark` know of `event` at once, if they can be reached."""
