@@ -7,11 +7,11 @@ import sys
 
 from dotenv import load_dotenv
 
-from tictactoe.config import ConfigError, load_settings
-from tictactoe.logs import configure_logging
-from tictactoe.rest import create_app
-from tictactoe.rooms import Room  # noqa: F401  (re-exported: the tutorial's name for a game)
-from tictactoe.service import build_service
+from tictactoe.doors.rest import create_app
+from tictactoe.serving.compose import build_service
+from tictactoe.serving.config import ConfigError, load_settings
+from tictactoe.serving.logs import configure_logging
+from tictactoe.state.room import Room  # noqa: F401  (re-exported: the tutorial's name for a game)
 
 load_dotenv()
 try:

@@ -9,9 +9,9 @@ import logging
 
 from app import app as flask_app
 from app import service, settings
-from tictactoe.logs import configure_logging
-from tictactoe.mcp_tools import build_mcp
-from tictactoe.server import build_asgi, serve
+from tictactoe.doors.mcp.tools import build_mcp
+from tictactoe.serving.asgi import build_asgi, serve
+from tictactoe.serving.logs import configure_logging
 
 log = logging.getLogger("mcp_server")
 mcp = build_mcp(service)

@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from tests import servers
 from tests.fake_mistral import FakeMistral
-from tictactoe.opponent import Opponent
-from tictactoe.rooms import CHAT_KEPT, Room
-from tictactoe.service import MESSAGE_LIMIT, GameService
-from tictactoe.store import RoomStore, SqliteRoomStore
+from tictactoe.players.opponent import Opponent
+from tictactoe.services.games import MESSAGE_LIMIT, GameService
+from tictactoe.state.room import CHAT_KEPT, Room
+from tictactoe.state.store import RoomStore, SqliteRoomStore
 
 FINAL = ("won", "lost", "draw")
 MAX_TURNS = 5  # X plays at most five moves in a game

@@ -4,12 +4,12 @@ import pytest
 from fastmcp import Client
 
 from tests.fake_mistral import FakeMistral
-from tictactoe.mcp_tools import build_mcp
-from tictactoe.mistral import MistralVoice
-from tictactoe.opponent import Opponent
-from tictactoe.rest import create_app
-from tictactoe.service import GameService
-from tictactoe.store import RoomStore, SqliteRoomStore
+from tictactoe.doors.mcp.tools import build_mcp
+from tictactoe.doors.rest import create_app
+from tictactoe.players.mistral import MistralVoice
+from tictactoe.players.opponent import Opponent
+from tictactoe.services.games import GameService
+from tictactoe.state.store import RoomStore, SqliteRoomStore
 
 TEST_KEY = "test-key-do-not-log"
 

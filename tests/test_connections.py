@@ -7,7 +7,7 @@ import json
 import uvicorn
 from uvicorn.server import ServerState
 
-from tictactoe.connections import Connections, open_files_allowed
+from tictactoe.serving.connections import Connections, open_files_allowed
 
 
 class Transport:

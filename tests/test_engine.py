@@ -3,9 +3,9 @@ import random
 import pytest
 
 from tests.test_rules import board_of
-from tictactoe.engine import best_moves, choose_move, winning_cells
-from tictactoe.lines import LINES, situation
-from tictactoe.rules import Board, O, X
+from tictactoe.game.engine import best_moves, choose_move, winning_cells
+from tictactoe.game.lines import LINES, situation
+from tictactoe.game.rules import Board, O, X
 
 
 def hard_results(board: Board) -> tuple[int, set[str | None]]:

@@ -8,8 +8,8 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from tictactoe.config import load_settings
-from tictactoe.gate import BODY_LIMIT, Gate, Policy
+from tictactoe.serving.config import load_settings
+from tictactoe.serving.gate import BODY_LIMIT, Gate, Policy
 
 TOKEN = "s3cret-token"
 

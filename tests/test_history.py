@@ -8,14 +8,14 @@ import time
 import pytest
 from fastmcp import Client
 
-from tictactoe.errors import InvalidRequest
-from tictactoe.mcp_tools import build_mcp
-from tictactoe.opponent import Opponent
-from tictactoe.rooms import CHAT_KEPT, Player
-from tictactoe.scores import AGAINST
-from tictactoe.service import GameService
-from tictactoe.store import MIGRATIONS, SqliteRoomStore
-from tictactoe.views import history_markdown, stats_markdown
+from tictactoe.doors.markdown import history_markdown, stats_markdown
+from tictactoe.doors.mcp.tools import build_mcp
+from tictactoe.game.errors import InvalidRequest
+from tictactoe.players.opponent import Opponent
+from tictactoe.services.games import GameService
+from tictactoe.state.room import CHAT_KEPT, Player
+from tictactoe.state.scores import AGAINST
+from tictactoe.state.store import MIGRATIONS, SqliteRoomStore
 
 NO_GAMES = {"games": 0, "wins": 0, "losses": 0, "draws": 0}
 

@@ -5,12 +5,12 @@ import re
 
 import pytest
 
-from tictactoe.errors import InvalidRequest, RateLimited, RoomNotFound, StaleVersion, TooManyRooms
-from tictactoe.limits import RateLimiter
-from tictactoe.opponent import Opponent
-from tictactoe.rooms import HUMAN, Room
-from tictactoe.service import GameService
-from tictactoe.store import RoomStore
+from tictactoe.game.errors import InvalidRequest, RateLimited, RoomNotFound, StaleVersion, TooManyRooms
+from tictactoe.players.opponent import Opponent
+from tictactoe.services.games import GameService
+from tictactoe.services.limits import RateLimiter
+from tictactoe.state.room import HUMAN, Room
+from tictactoe.state.store import RoomStore
 
 
 class Clock:
@@ -55,7 +55,7 @@ def test_a_zero_or_absent_limit_is_no_limit():
 
 
 def test_the_bucket_table_is_bounded(monkeypatch):
-    monkeypatch.setattr("tictactoe.limits.CLIENTS_TRACKED", 100)
+    monkeypatch.setattr("tictactoe.services.limits.CLIENTS_TRACKED", 100)
     limiter = RateLimiter({"move": 1}, Clock())
     for n in range(1000):
         limiter.hit(f"10.0.{n // 256}.{n % 256}", "move")

@@ -6,7 +6,7 @@ import json
 import pytest
 from starlette.applications import Starlette
 
-from tictactoe.live import Viewers
+from tictactoe.doors.pages.live import Viewers
 
 HONEST, GREEDY = "127.0.0.3", "127.0.0.2"
 

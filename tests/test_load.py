@@ -13,7 +13,7 @@ from fastmcp import Client
 
 from bench.bench import connect, run_load, serving
 from tests.servers import ROOT, http
-from tictactoe.rules import Board, O, X
+from tictactoe.game.rules import Board, O, X
 
 REFUSALS = {"cell_occupied", "not_your_turn", "game_over"}
 REST_SHOOTERS, MCP_SHOOTERS = 16, 4

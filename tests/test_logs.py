@@ -6,7 +6,7 @@ import urllib.request
 from fastmcp import Client
 
 from tests.servers import Served, http
-from tictactoe.logs import LINE_LIMIT, OneLine, redact
+from tictactoe.serving.logs import LINE_LIMIT, OneLine, redact
 
 
 def a_bug_logged() -> logging.LogRecord:
@@ -17,7 +17,7 @@ def a_bug_logged() -> logging.LogRecord:
         exc_info = sys.exc_info()
     return logging.makeLogRecord(
         {
-            "name": "tictactoe.rest",
+            "name": "tictactoe.doors.rest",
             "levelname": "ERROR",
             "levelno": logging.ERROR,
             "msg": "unhandled error on %s",
@@ -29,7 +29,7 @@ def a_bug_logged() -> logging.LogRecord:
 
 def test_a_bug_is_one_line_naming_the_error_type_only():
     line = OneLine(debug=False).format(a_bug_logged())
-    assert line.endswith(" ERROR tictactoe.rest: unhandled error on GET /rooms/<room_id> [RuntimeError]")
+    assert line.endswith(" ERROR tictactoe.doors.rest: unhandled error on GET /rooms/<room_id> [RuntimeError]")
     assert "\n" not in line
 
 

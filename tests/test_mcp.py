@@ -4,12 +4,12 @@ import pytest
 from fastmcp import Client
 
 from tests.test_rules import board_of
-from tictactoe.limits import RateLimiter
-from tictactoe.lines import LINES
-from tictactoe.mcp_tools import build_mcp
-from tictactoe.opponent import Opponent
-from tictactoe.service import GameService
-from tictactoe.views import escaped, room_markdown
+from tictactoe.doors.markdown import escaped, room_markdown
+from tictactoe.doors.mcp.tools import build_mcp
+from tictactoe.game.lines import LINES
+from tictactoe.players.opponent import Opponent
+from tictactoe.services.games import GameService
+from tictactoe.services.limits import RateLimiter
 
 TOOLS = {"create_room", "make_move", "send_chat", "get_room_state", "list_rooms", "get_help"}
 PEOPLE_TOOLS = {"enter_queue", "leave_queue", "join_room", "wait_for_turn", "leave_chat"}

@@ -9,13 +9,13 @@ import pytest
 from tests.conftest import TEST_KEY, mistral_service
 from tests.fake_mistral import Reply
 from tests.test_rules import board_of
-from tictactoe.config import load_settings
-from tictactoe.lines import LINES
-from tictactoe.mistral import LINE_LIMIT, MistralVoice
-from tictactoe.opponent import Opponent
-from tictactoe.rooms import CHAT_KEPT
-from tictactoe.service import GameService
-from tictactoe.views import room_markdown
+from tictactoe.doors.markdown import room_markdown
+from tictactoe.game.lines import LINES
+from tictactoe.players.mistral import LINE_LIMIT, MistralVoice
+from tictactoe.players.opponent import Opponent
+from tictactoe.services.games import GameService
+from tictactoe.serving.config import load_settings
+from tictactoe.state.room import CHAT_KEPT
 
 CANNED = {line for kind in LINES.values() for line in kind}
 

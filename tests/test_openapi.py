@@ -8,13 +8,13 @@ from a2wsgi import WSGIMiddleware
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
-from tictactoe.engine import DIFFICULTIES
-from tictactoe.gate import Gate, Policy
-from tictactoe.limits import RateLimiter
-from tictactoe.openapi import openapi_document
-from tictactoe.opponent import Opponent
-from tictactoe.rest import create_app
-from tictactoe.service import GameService
+from tictactoe.doors.openapi import openapi_document
+from tictactoe.doors.rest import create_app
+from tictactoe.game.engine import DIFFICULTIES
+from tictactoe.players.opponent import Opponent
+from tictactoe.services.games import GameService
+from tictactoe.services.limits import RateLimiter
+from tictactoe.serving.gate import Gate, Policy
 
 FUZZ_EXAMPLES = 60  # cases per operation in the fuzzing phase, after the coverage phase's edge cases
 GAMES, STEPS = 15, 8  # stateful scenarios, and the calls in each, following the document's links from a new room

@@ -8,10 +8,10 @@ from fastmcp import Client
 from fastmcp.client.messages import MessageHandler
 
 from tests.servers import Served, http
-from tictactoe import people
-from tictactoe.errors import GameOver, NotYourTurn, RoomFull, SeatRequired
-from tictactoe.rooms import Room
-from tictactoe.rules import O, X
+from tictactoe.game.errors import GameOver, NotYourTurn, RoomFull, SeatRequired
+from tictactoe.game.rules import O, X
+from tictactoe.services import people
+from tictactoe.state.room import Room
 
 
 class Inbox(MessageHandler):

@@ -3,12 +3,12 @@ import random
 import pytest
 
 from tests.test_rules import board_of
-from tictactoe.limits import RateLimiter
-from tictactoe.opponent import Opponent
-from tictactoe.rest import create_app
-from tictactoe.service import GameService
-from tictactoe.store import RoomStore
-from tictactoe.views import room_markdown
+from tictactoe.doors.markdown import room_markdown
+from tictactoe.doors.rest import create_app
+from tictactoe.players.opponent import Opponent
+from tictactoe.services.games import GameService
+from tictactoe.services.limits import RateLimiter
+from tictactoe.state.store import RoomStore
 
 
 def new_room(client, **body) -> dict:

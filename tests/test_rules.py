@@ -1,7 +1,7 @@
 import pytest
 
-from tictactoe.errors import CellOccupied, GameOver, InvalidPosition
-from tictactoe.rules import EMPTY, WIN_LINES, Board, O, Outcome, X
+from tictactoe.game.errors import CellOccupied, GameOver, InvalidPosition
+from tictactoe.game.rules import EMPTY, WIN_LINES, Board, O, Outcome, X
 
 
 def board_of(text: str) -> Board:

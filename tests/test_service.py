@@ -7,10 +7,10 @@ import pytest
 from tests.conftest import mistral_service
 from tests.fake_mistral import Reply
 from tests.test_rules import board_of
-from tictactoe.errors import CellOccupied, GameOver, InvalidRequest, NotYourTurn, RoomNotFound
-from tictactoe.lines import LINES
-from tictactoe.rooms import CHAT_KEPT
-from tictactoe.service import MESSAGE_LIMIT
+from tictactoe.game.errors import CellOccupied, GameOver, InvalidRequest, NotYourTurn, RoomNotFound
+from tictactoe.game.lines import LINES
+from tictactoe.services.games import MESSAGE_LIMIT
+from tictactoe.state.room import CHAT_KEPT
 
 
 def test_room_ids_carry_128_random_bits(service):

@@ -11,12 +11,12 @@ from contextlib import contextmanager
 
 import pytest
 
-from tictactoe.errors import InvalidRequest, RoomNotFound, SeatRequired, StoreUnavailable
-from tictactoe.opponent import Opponent
-from tictactoe.rest import create_app
-from tictactoe.rooms import HUMAN, Room
-from tictactoe.service import GameService
-from tictactoe.store import SqliteRoomStore
+from tictactoe.doors.rest import create_app
+from tictactoe.game.errors import InvalidRequest, RoomNotFound, SeatRequired, StoreUnavailable
+from tictactoe.players.opponent import Opponent
+from tictactoe.services.games import GameService
+from tictactoe.state.room import HUMAN, Room
+from tictactoe.state.store import SqliteRoomStore
 
 BIG_LINE = "🤖" * 500  # a chat message at its longest: 2000 bytes in the snapshot
 
@@ -226,7 +226,7 @@ def test_rooms_that_expire_while_the_database_is_locked_still_answer_and_go_on_t
     room = service.create_room()
     service.rooms._db.execute("PRAGMA busy_timeout = 200")
     time.sleep(1.1)
-    with locked(db), pytest.raises(RoomNotFound), caplog.at_level(logging.WARNING, "tictactoe.store"):
+    with locked(db), pytest.raises(RoomNotFound), caplog.at_level(logging.WARNING, "tictactoe.state.store"):
         service.room(room.id)
     assert caplog.messages == [
         "could not delete expired rooms from the database (database is locked); they go on the next start"

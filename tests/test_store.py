@@ -17,11 +17,10 @@ import pytest
 
 from tests.fake_mistral import FakeMistral
 from tests.servers import ROOT, Served, free_port, http, server_env
-from tictactoe.config import ConfigError
-from tictactoe.opponent import Opponent
-from tictactoe.rooms import HUMAN
-from tictactoe.service import GameService
-from tictactoe.store import MIGRATIONS, SqliteRoomStore
+from tictactoe.players.opponent import Opponent
+from tictactoe.services.games import GameService
+from tictactoe.state.room import HUMAN
+from tictactoe.state.store import MIGRATIONS, SqliteRoomStore, UnusableDatabase
 
 
 def reopened(path) -> GameService:
@@ -82,7 +81,7 @@ def test_a_new_database_is_migrated_and_a_newer_one_refused(tmp_path):
     newer_than = (
         rf"has schema version {len(MIGRATIONS) + 1}, newer than this server's {len(MIGRATIONS)}: left untouched"
     )
-    with pytest.raises(ConfigError, match=newer_than):
+    with pytest.raises(UnusableDatabase, match=newer_than):
         SqliteRoomStore(str(db))
     assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) + 1
 
@@ -93,7 +92,7 @@ def test_a_newer_database_is_left_byte_for_byte_as_it_was(tmp_path):
         newer.execute("CREATE TABLE future (x)")
         newer.execute("PRAGMA user_version = 99")
     digest = hashlib.sha256(db.read_bytes()).hexdigest()
-    with pytest.raises(ConfigError, match="has schema version 99, newer than this server's"):
+    with pytest.raises(UnusableDatabase, match="has schema version 99, newer than this server's"):
         SqliteRoomStore(str(db))
     assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
     assert [path.name for path in tmp_path.iterdir()] == ["rooms.db"]  # no -wal, no -shm
@@ -174,7 +173,7 @@ def test_an_unreadable_room_is_skipped_and_named_by_its_row_alone_and_the_others
             edit.execute("UPDATE rooms SET state = ? WHERE id = ?", (state, room.id))
         edit.execute("UPDATE rooms SET state = CAST(X'7BFF7D' AS TEXT) WHERE id = ?", (bad[3].id,))  # not UTF-8
         rows = [edit.execute("SELECT rowid FROM rooms WHERE id = ?", (room.id,)).fetchone()[0] for room in bad]
-    with caplog.at_level(logging.WARNING, "tictactoe.store"):
+    with caplog.at_level(logging.WARNING, "tictactoe.state.store"):
         store = SqliteRoomStore(str(db))
     kinds = ["JSONDecodeError", "KeyError", "InvalidPosition", "UnicodeDecodeError"]
     assert caplog.messages == [

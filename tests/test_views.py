@@ -4,8 +4,8 @@ HTML or code, whoever reads them (the other player's model above all)."""
 import pytest
 
 from tests.test_mcp import call, error_of
-from tictactoe.scores import AGAINST
-from tictactoe.views import escaped, history_markdown, room_markdown, stats_markdown
+from tictactoe.doors.markdown import escaped, history_markdown, room_markdown, stats_markdown
+from tictactoe.state.scores import AGAINST
 
 HOSTILE = "# ![x](https://evil.example/p.png) [click](https://evil.example) <b>hi</b> `code` *bold* _it_"
 SHOWN = (

@@ -1,1 +1,5 @@
-"""Tic-tac-toe for chat assistants: rules, rooms, opponents, and the REST and MCP adapters over them."""
+"""Tic-tac-toe for chat assistants, in layers that import inward only:
+
+game (rules, engine, lines) <- state (rooms, stores, scores) <- players (the opponent) <- services (what a player
+can do) <- doors (REST, pages, MCP) <- serving (the one-port app, gate, bounds, settings, logs).
+"""

@@ -1,0 +1,108 @@
+"""The live pages' event streams, served on the event loop: a viewer costs a coroutine, not a thread.
+
+A room's stream comes in two kinds, as its pages do: the player's (`/rooms/<id>/events`, the room as their seat
+sees it) and the spectators' (`/watch/<watch_id>/events`, without the id that lets one play). Each client may
+hold a few streams open, everyone together many; a stream that closes frees its place at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from tictactoe.doors.http import client_of, refusal
+from tictactoe.game.errors import GameError, TooManyViewers
+from tictactoe.services.games import GameService
+from tictactoe.state.room import Room, spectator_view
+
+HEARTBEAT_SECONDS = 15  # a comment line this often keeps proxies from closing a quiet stream
+RETRY_MS = 1000  # how soon the browser reconnects after a stream ends
+
+
+class Viewers:
+    """The event streams of `service`'s rooms: at most `per_client` open per client, `total` for everyone."""
+
+    def __init__(self, service: GameService, per_client: int, total: int):
+        self.service = service
+        self.per_client = per_client
+        self.total = total
+        self._open: Counter[str] = Counter()
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/rooms/{room_id}/events", self.player, methods=["GET"]),
+            Route("/watch/{watch_id}/events", self.spectator, methods=["GET"]),
+        ]
+
+    async def player(self, request: Request) -> Response:
+        """The room as the holder of `player_token` (a seat's token; none for a game against the opponent) sees it."""
+        token = request.query_params.get("player_token")
+        try:
+            room = self.service.room(request.path_params["room_id"])
+            room.seen_by(token)  # a wrong token is refused now, not in the stream
+        except GameError as error:
+            return error_response(error)
+        return self._stream(request, room, lambda: room.seen_by(token))
+
+    async def spectator(self, request: Request) -> Response:
+        try:
+            room = self.service.watched(request.path_params["watch_id"])
+        except GameError as error:
+            return error_response(error)
+        return self._stream(request, room, lambda: spectator_view(room.seen_by(None)))
+
+    def open_streams(self) -> int:
+        return self._open.total()
+
+    def _stream(self, request: Request, room: Room, view: Callable[[], dict]) -> Response:
+        client = client_of(request.scope)
+        if self._open[client] >= self.per_client:
+            return error_response(TooManyViewers("You have too many live pages open on this server.", 5))
+        if self._open.total() >= self.total:
+            return error_response(TooManyViewers("Too many live pages are open on this server right now.", 5))
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}  # proxies pass each event on at once
+        response = StreamingResponse(changes(room, view), media_type="text/event-stream", headers=headers)
+        return Held(response, self._open, client)
+
+
+class Held:
+    """A response that holds one of its client's places while it is being sent, and frees it however it ends."""
+
+    def __init__(self, response: Response, places: Counter[str], client: str):
+        self.response = response
+        self.places = places
+        self.client = client
+        places[client] += 1
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.response(scope, receive, send)
+        finally:
+            self.places[self.client] -= 1
+            if not self.places[self.client]:
+                del self.places[self.client]
+
+
+async def changes(room: Room, view: Callable[[], dict]) -> AsyncIterator[str]:
+    """The room as `view` shows it, now and after every change, as server-sent events; a comment when quiet."""
+    yield f"retry: {RETRY_MS}\n\n"
+    version = None
+    while True:
+        if version != room.version:
+            state = view()
+            version = state["version"]
+            yield f"data: {json.dumps(state, ensure_ascii=False)}\n\n"
+        elif not await room.changed_since(version, HEARTBEAT_SECONDS):
+            yield ": still here\n\n"
+
+
+def error_response(error: GameError) -> JSONResponse:
+    """A game error as the REST API answers it."""
+    body, status, headers = refusal(error)
+    return JSONResponse(body, status, headers=headers)

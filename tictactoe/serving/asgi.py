@@ -1,0 +1,71 @@
+"""One ASGI app on one port: MCP over SSE (/sse, /messages/) and streamable HTTP (/mcp), the live pages' event
+streams, then Flask; behind the gate, and served by uvicorn with bounded connections."""
+
+from __future__ import annotations
+
+import contextlib
+
+import uvicorn
+from a2wsgi import WSGIMiddleware
+from fastmcp import FastMCP
+from flask import Flask
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route
+
+from tictactoe.doors.pages.live import Viewers
+from tictactoe.services.games import GameService
+from tictactoe.serving.config import Settings
+from tictactoe.serving.connections import Connections, open_files_allowed
+from tictactoe.serving.gate import Gate, Policy
+from tictactoe.serving.mcp_edge import HttpSessions, JsonErrors, JsonRpcEdge, SseSessions
+
+REST_THREADS = 128  # Flask requests served at once: a REST move holds one while the opponent thinks
+GRACE_SECONDS = 2  # on stopping, open requests (streams above all) get this long to finish
+
+
+def build_asgi(mcp: FastMCP, flask_app: Flask, service: GameService, settings: Settings) -> Gate:
+    """Behind the gate, route each MCP path to its own fastmcp app, whole (middleware included), the event streams
+    to the viewers, the rest to Flask."""
+    idle = settings.session_idle_minutes * 60
+    sse = mcp.http_app(transport="sse")
+    streamable = mcp.http_app(transport="http", session_idle_timeout=idle)
+    shares = (service.limiter, settings.max_sessions_per_client, settings.max_sessions, idle)
+    sse_sessions = SseSessions(JsonErrors(sse), *shares)
+    viewers = Viewers(service, settings.max_viewers_per_client, settings.max_viewers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        async with sse.lifespan(app), streamable.lifespan(app):
+            yield
+
+    routes = Starlette(
+        routes=[
+            Route("/sse", sse_sessions),
+            Route("/messages/{rest:path}", JsonRpcEdge(sse_sessions)),
+            Route("/mcp", JsonRpcEdge(HttpSessions(JsonErrors(streamable), *shares))),
+            *viewers.routes(),
+            Mount("/", WSGIMiddleware(flask_app, workers=REST_THREADS)),
+        ],
+        lifespan=lifespan,
+    )
+    return Gate(routes, Policy.from_settings(settings))
+
+
+def serve(app: Gate, settings: Settings) -> None:
+    """Serve `app` on the configured address until stopped, each address's connections bounded."""
+    connections = Connections(
+        settings.max_connections_per_client,
+        enforced=not settings.trusted_proxies,
+        header_seconds=settings.request_seconds,
+        total=open_files_allowed(),
+    )
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        http=connections.protocol(),
+        log_level=settings.log_level,
+        proxy_headers=False,  # the gate reads X-Forwarded-* from TRUSTED_PROXIES only
+        log_config=None,  # keep the one-line logging configured by the entry point
+        timeout_graceful_shutdown=GRACE_SECONDS,
+    )
