@@ -13,8 +13,9 @@ from tictactoe.doors.mcp.tools import build_mcp
 from tictactoe.game.errors import InvalidRequest
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService
-from tictactoe.state.room import CHAT_KEPT, Player
+from tictactoe.state.room import CHAT_KEPT
 from tictactoe.state.scores import AGAINST
+from tictactoe.state.seats import Player
 from tictactoe.state.store import MIGRATIONS, SqliteRoomStore
 
 NO_GAMES = {"games": 0, "wins": 0, "losses": 0, "draws": 0}

@@ -6,10 +6,11 @@ import re
 import pytest
 
 from tictactoe.game.errors import InvalidRequest, RateLimited, RoomNotFound, StaleVersion, TooManyRooms
+from tictactoe.game.rules import HUMAN
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService
 from tictactoe.services.limits import RateLimiter
-from tictactoe.state.room import HUMAN, Room
+from tictactoe.state.room import Room
 from tictactoe.state.store import RoomStore
 
 

@@ -13,9 +13,10 @@ import pytest
 
 from tictactoe.doors.rest import create_app
 from tictactoe.game.errors import InvalidRequest, RoomNotFound, SeatRequired, StoreUnavailable
+from tictactoe.game.rules import HUMAN
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService
-from tictactoe.state.room import HUMAN, Room
+from tictactoe.state.room import Room
 from tictactoe.state.store import SqliteRoomStore
 
 BIG_LINE = "🤖" * 500  # a chat message at its longest: 2000 bytes in the snapshot

@@ -17,9 +17,9 @@ import pytest
 
 from tests.fake_mistral import FakeMistral
 from tests.servers import ROOT, Served, free_port, http, server_env
+from tictactoe.game.rules import HUMAN
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService
-from tictactoe.state.room import HUMAN
 from tictactoe.state.store import MIGRATIONS, SqliteRoomStore, UnusableDatabase
 
 

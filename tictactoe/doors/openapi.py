@@ -5,8 +5,9 @@ from __future__ import annotations
 from tictactoe.game.engine import DIFFICULTIES
 from tictactoe.services.games import MESSAGE_LIMIT
 from tictactoe.services.people import NAME_LIMIT
-from tictactoe.state.room import CHAT_KEPT, NEXT_STEP, NEXT_STEP_PEOPLE, SERVER, VIA
+from tictactoe.state.room import CHAT_KEPT, SERVER, VIA
 from tictactoe.state.scores import AGAINST, LEADERS_MOST
+from tictactoe.state.showing import NEXT_STEP, NEXT_STEP_PEOPLE
 from tictactoe.state.text import CONTROLS
 
 MARKS = ["X", "O"]

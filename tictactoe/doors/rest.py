@@ -24,7 +24,7 @@ from tictactoe.game.errors import (
 from tictactoe.game.rules import as_json
 from tictactoe.services.games import LOCAL, GameService, check_difficulty
 from tictactoe.services.people import valid_name
-from tictactoe.state.room import ANONYMOUS, Player, token_key
+from tictactoe.state.seats import ANONYMOUS, Player, token_key
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from tictactoe.game.errors import CellOccupied, GameOver, InvalidPosition
 
 X, O, EMPTY = "X", "O", ""  # noqa: E741  (O is the mark's own name)
+HUMAN, OPPONENT = X, O  # in a game against the opponent: the person moves first
 CELLS = range(9)
 # fmt: off
 WIN_LINES: tuple[tuple[int, int, int], ...] = (

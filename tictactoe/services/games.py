@@ -8,12 +8,14 @@ from dataclasses import dataclass
 
 from tictactoe.game.engine import DIFFICULTIES
 from tictactoe.game.errors import GameError, InvalidRequest, StaleVersion, StoreUnavailable
-from tictactoe.game.rules import Board, as_json, other
+from tictactoe.game.rules import HUMAN, OPPONENT, Board, as_json, other
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.limits import RateLimiter
 from tictactoe.services.people import GRACE_SECONDS, People, valid_name
-from tictactoe.state.room import ANONYMOUS, HUMAN, OPPONENT, SERVER, Player, Room, attach_state
+from tictactoe.state.room import SERVER, Room
 from tictactoe.state.scores import LEADERS_MOST
+from tictactoe.state.seats import ANONYMOUS, Player
+from tictactoe.state.showing import attach_state
 from tictactoe.state.store import RoomStore
 from tictactoe.state.text import one_line, valid_text
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from tictactoe.game.errors import Busy, GameError, InvalidRequest, RoomFull
 from tictactoe.game.rules import X, other
 from tictactoe.services.limits import RateLimiter
-from tictactoe.state.room import ANONYMOUS, Room, Seat
+from tictactoe.state.room import Room
+from tictactoe.state.seats import ANONYMOUS, Seat
 from tictactoe.state.store import RoomStore
 from tictactoe.state.text import valid_text
 

@@ -1,11 +1,11 @@
-"""Rooms: one game each, against the opponent or between two people, in a thread-safe store under unguessable ids."""
+"""A room: one game, against the opponent or between two people, changed whole or not at all.
+
+Its seats (seats.py) and how it is shown (showing.py) live beside it, as mixins of the one Room.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import random
 import secrets
 import threading
 import time
@@ -14,19 +14,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from tictactoe.game.errors import GameError, GameOver, NotYourTurn, RoomFull, SeatRequired
-from tictactoe.game.rules import Board, O, X, other
-from tictactoe.state.text import valid_text
+from tictactoe.game.errors import GameOver, NotYourTurn
+from tictactoe.game.rules import HUMAN, Board, other
+from tictactoe.state.seats import CLOSED, Player, Seat, Seating, token_key
+from tictactoe.state.showing import Showing
 
-HUMAN, OPPONENT = X, O  # in a game against the opponent
 CHAT_KEPT = 50  # chat lines a room remembers; older ones scroll away
 VIA = ("mcp", "rest", "page")  # where a person's move or message came from
 SERVER = "server"  # where the opponent's moves and lines come from
-ANONYMOUS = ""  # the score key of a player known by no connection or seat (a REST game against the opponent)
 # What a change may set anew, beside the moves, the chat and the seats: put back as it was if the change fails.
 ROLLED_BACK = ("board", "human", "forfeited_by", "closed", "said", "scored", "thinking",
                "version", "board_version", "updated_at")  # fmt: skip
-CLOSED = "The person who made this room left before anyone joined, so it is closed for good."
 
 
 @dataclass(frozen=True)
@@ -46,28 +44,7 @@ class ChatLine:
     via: str | None = None
 
 
-@dataclass(frozen=True)
-class Player:
-    """Whose record a side's result goes to: a key (a connection's or a seat's, hashed) and a display name."""
-
-    key: str = ANONYMOUS
-    name: str = ""
-
-
-@dataclass
-class Seat:
-    """A person's place in a two-person room: their mark, the secret token that proves it, and their name."""
-
-    mark: str
-    token: str
-    name: str
-    listener: Callable[[str, dict], None] | None = None  # reaches them at once (their MCP session), if it can
-    holder: object | None = None  # the connection they last used, to tell when it closes for good
-    left: bool = False
-    player: str = ANONYMOUS  # the score key of whoever took the seat
-
-
-class Room:
+class Room(Seating, Showing):
     """A game of a human (X, moves first) against the opponent (O), or of two people, each holding a seat.
 
     Mutate only inside a `change()`, which holds `lock`; the opponent's thinking happens outside it, flagged by
@@ -152,95 +129,45 @@ class Room:
             self.moves.append(Move(mark, position, by, via, time.time()))
             self._touch(board=True)
 
-    def is_over(self) -> bool:
-        return self.closed or self.forfeited_by is not None or self.board.is_over()
-
-    def take_seat(self, name: str, rng: random.Random, player: str = ANONYMOUS) -> Seat:
-        """The free seat (X or O, by lot when both are free) for a person called `name`; their results go to
-        `player`, or without one to the seat's own token."""
-        with self.change():
-            if self.closed:
-                raise RoomFull(f"{CLOSED} You can start a game with create_room or enter_queue.")
-            free = [mark for mark in (X, O) if mark not in self.seats]
-            if not free:
-                raise RoomFull("Both seats in this room are taken. You can watch it, or start a game with create_room.")
-            mark = rng.choice(free)
-            token = secrets.token_urlsafe(16)
-            seat = self.seats[mark] = Seat(mark, token, name or f"Player {mark}", player=player or token_key(token))
-            self._touch(board=True)
-            return seat
-
-    def seat_of(self, token: str | None) -> Seat:
-        """The seat `token` proves, or SeatRequired. Every path a token takes (the service's, the pages', the MCP
-        tools') comes here, so here a token with a lone surrogate, which cannot even be encoded to compare, is
-        InvalidRequest."""
-        if isinstance(token, str):
-            valid_text(token, "player_token", shown=False)
-        for seat in self.seats.values():
-            if isinstance(token, str) and token and hmac.compare_digest(seat.token.encode(), token.encode()):
-                return seat
-        raise SeatRequired(
-            "This game is between two people and you hold no seat in it: join_room takes a free seat, "
-            "and its player_token goes with every later call."
-        )
-
-    def acting_seat(self, token: str | None) -> Seat:
-        """The seat `token` proves, to move or chat from: one whose holder left acts no more (they may still look)."""
-        seat = self.seat_of(token)
-        if seat.left:
-            raise SeatRequired(
-                "You left this game, so your seat can no longer move or chat in it. "
-                "Start a new one with create_room or enter_queue."
-            )
-        return seat
-
-    def mark_of(self, token: object) -> str | None:
-        """The mark the holder of `token` plays: X against the opponent; in a room for two, without a token, None
-        (a spectator). A wrong token is SeatRequired."""
-        if not self.two_people:
-            return HUMAN
-        return self.seat_of(token).mark if token else None
-
-    def seen_by(self, token: object) -> dict:
-        """The room as the holder of `token` sees it: in a room for two people, without a seat, as a spectator."""
-        return self.to_dict(self.mark_of(token))
-
-    def players(self) -> dict[str, Player]:
-        """The people in the game, by mark: whose record each side's result goes to."""
-        if not self.two_people:
-            return {HUMAN: self.human}
-        return {mark: Player(seat.player, seat.name) for mark, seat in self.seats.items()}
-
-    def unscored(self) -> bool:
-        """Whether the game is over and not yet in the scores (a closed room had no game to count)."""
-        return self.is_over() and not self.scored and not self.closed
-
-    def leave(self, mark: str) -> bool:
-        """The person at `mark` leaves: an unfinished game is theirs lost, by forfeit; a room nobody joined yet is
-        closed, as nobody would be there to play against. False if they had left already (nothing changes)."""
-        with self.change():
-            if self.seats[mark].left:
-                return False
-            self.seats[mark].left = True
-            if not self.is_over():
-                if len(self.seats) == 2:
-                    self.forfeited_by = mark
-                else:
-                    self.closed = True
-            self._touch(board=True)
-            return True
-
-    def tell(self, mark: str, event: str, data: dict) -> None:
-        """Let the person at `mark` know of `event` at once, if they can be reached."""
-        seat = self.seats.get(mark)
-        if seat is not None and seat.listener is not None and not seat.left:
-            seat.listener(event, data)
-
     def say(self, sender: str, text: str, via: str | None = None) -> None:
         with self.change():
             self.chat.append(ChatLine(sender, text, time.time(), via))
             self.said += 1
             self._touch()
+
+    def is_over(self) -> bool:
+        return self.closed or self.forfeited_by is not None or self.board.is_over()
+
+    def winner(self) -> str | None:
+        if self.forfeited_by is not None:
+            return other(self.forfeited_by)
+        outcome = self.board.outcome()
+        return outcome.winner if outcome else None
+
+    def status(self, mark: str | None = HUMAN) -> str:
+        """From `mark`'s side: your_turn, opponent_turn, waiting_for_opponent, won, lost or draw.
+
+        For someone with no seat (mark None): waiting_for_opponent, watching or finished; finished for everyone in
+        a closed room, where no game was played to win, lose or draw.
+        """
+        if mark is None or self.closed:
+            if self.is_over():
+                return "finished"
+            return "waiting_for_opponent" if len(self.seats) < 2 else "watching"
+        if self.is_over():
+            winner = self.winner()
+            return "draw" if winner is None else "won" if winner == mark else "lost"
+        if self.two_people and len(self.seats) < 2:
+            return "waiting_for_opponent"
+        return "your_turn" if self.board.turn == mark else "opponent_turn"
+
+    def against(self) -> str:
+        """What the people in the room played against, as the scores count it: a level, mistral, or people."""
+        return "people" if self.two_people else self.difficulty or "mistral"
+
+    def unscored(self) -> bool:
+        """Whether the game is over and not yet in the scores (a closed room had no game to count)."""
+        return self.is_over() and not self.scored and not self.closed
 
     def _touch(self, board: bool = False) -> None:
         """Count one mutation, inside a change: each is a version of its own, as clients have always seen; `board`
@@ -322,159 +249,3 @@ class Room:
         room.version, room.created_at, room.updated_at = data["version"], data["created_at"], data["updated_at"]
         room.board_version = data.get("board_version", room.version)
         return room
-
-    def against(self) -> str:
-        """What the people in the room played against, as the scores count it: a level, mistral, or people."""
-        return "people" if self.two_people else self.difficulty or "mistral"
-
-    def history(self, mark: str | None = HUMAN) -> dict:
-        """The game from the start, as the player of `mark` sees it: who plays each side, every move in order
-        (who made it, where it came from, when, and the board after it), the chat and how it stands."""
-        with self.lock:
-            state = self._as_dict(mark)
-            players = self._players_shown()
-            board, moves = Board(), []
-            for number, (move, shown) in enumerate(zip(self.moves, state["moves"], strict=True), start=1):
-                board = board.push(move.position)
-                moves.append(
-                    {"number": number, **shown, "player": players[move.mark]["name"], "board": list(board.cells)}
-                )
-            shown_keys = ("room_id", "status", "your_mark", "winner", "winning_line", "forfeited_by", "version")
-            return {
-                **{key: state[key] for key in shown_keys},
-                "against": self.against(),
-                "players": players,
-                "moves": moves,
-                "chat": state["chat"],
-                "chat_earlier": self.said - len(self.chat),  # lines said before the kept ones scrolled away
-                "created_at": self.created_at,
-                "updated_at": self.updated_at,
-                "links": state["links"],
-            }
-
-    def _players_shown(self) -> dict[str, dict]:
-        if not self.two_people:
-            return {HUMAN: {"name": self.human.name or None, "kind": "human"},
-                    OPPONENT: {"name": self.opponent_name, "kind": self._chosen_by()}}  # fmt: skip
-        return {
-            mark: {"name": seat.name if (seat := self.seats.get(mark)) else None, "kind": "human"} for mark in (X, O)
-        }
-
-    def winner(self) -> str | None:
-        if self.forfeited_by is not None:
-            return other(self.forfeited_by)
-        outcome = self.board.outcome()
-        return outcome.winner if outcome else None
-
-    def status(self, mark: str | None = HUMAN) -> str:
-        """From `mark`'s side: your_turn, opponent_turn, waiting_for_opponent, won, lost or draw.
-
-        For someone with no seat (mark None): waiting_for_opponent, watching or finished; finished for everyone in
-        a closed room, where no game was played to win, lose or draw.
-        """
-        if mark is None or self.closed:
-            if self.is_over():
-                return "finished"
-            return "waiting_for_opponent" if len(self.seats) < 2 else "watching"
-        if self.is_over():
-            winner = self.winner()
-            return "draw" if winner is None else "won" if winner == mark else "lost"
-        if self.two_people and len(self.seats) < 2:
-            return "waiting_for_opponent"
-        return "your_turn" if self.board.turn == mark else "opponent_turn"
-
-    def to_dict(self, mark: str | None = HUMAN) -> dict:
-        """The one representation of a room, as the player of `mark` sees it: REST bodies, MCP structured content
-        and Markdown derive from it."""
-        with self.lock:
-            return self._as_dict(mark)
-
-    def _as_dict(self, mark: str | None) -> dict:
-        outcome = self.board.outcome()
-        status = self.status(mark)
-        return {
-            "room_id": self.id,
-            "board": list(self.board.cells),
-            "status": status,
-            "turn": None if self.is_over() else self.board.turn,
-            "your_mark": mark,
-            "opponent": self._opponent(O if mark is None else other(mark)),
-            "winner": self.winner(),
-            "winning_line": list(outcome.line) if outcome and outcome.line else None,
-            "forfeited_by": self.forfeited_by,
-            "legal_moves": self.board.legal_moves() if status == "your_turn" else [],
-            "moves": [
-                {"mark": m.mark, "position": m.position, "by": self._by(m, mark), "via": m.via, "at": m.at}
-                for m in self.moves
-            ],
-            "chat": [{"from": _speaker(c.sender, mark), "text": c.text, "at": c.at, "via": c.via} for c in self.chat],
-            "next_step": (NEXT_STEP_PEOPLE if self.two_people else NEXT_STEP)[status],
-            "version": self.version,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "links": {"play": f"/rooms/{self.id}/view", "watch": f"/watch/{self.watch_id}"},
-        }
-
-    def _opponent(self, mark: str) -> dict:
-        if not self.two_people:
-            return {"name": self.opponent_name, "mark": mark, "moves_chosen_by": self._chosen_by(),
-                    "difficulty": self.difficulty, "thinking": self.thinking}  # fmt: skip
-        seat = self.seats.get(mark)
-        name = seat.name if seat is not None else None
-        return {"name": name, "mark": mark, "moves_chosen_by": "human", "difficulty": None, "thinking": False}
-
-    def _chosen_by(self) -> str:
-        """Who chooses the opponent's moves, in a game against it."""
-        return "mistral" if self.difficulty is None else "engine"
-
-    @staticmethod
-    def _by(move: Move, mark: str | None) -> str:
-        if move.by != "human" or mark is None:
-            return move.by
-        return "you" if move.mark == mark else "opponent"
-
-
-NEXT_STEP = {
-    "your_turn": "Your move: play one of the legal_moves (make_move).",
-    "opponent_turn": "The opponent is thinking: look at the room again in a moment (get_room_state).",
-    "won": "You won! Start a rematch with create_room.",
-    "lost": "The opponent won. Start a rematch with create_room.",
-    "draw": "It's a draw. Start a rematch with create_room.",
-}
-NEXT_STEP_PEOPLE = {
-    "waiting_for_opponent": "Waiting for a second player: share the room_id (they call join_room with it).",
-    "your_turn": "Your move: play one of the legal_moves (make_move).",
-    "opponent_turn": "The other player's move: wait_for_turn returns as soon as they have played.",
-    "won": "You won! Play again with enter_queue or create_room.",
-    "lost": "The other player won. Play again with enter_queue or create_room.",
-    "draw": "It's a draw. Play again with enter_queue or create_room.",
-    "watching": "You are watching: only the two players can move. Look again with get_room_state.",
-    "finished": "The game is over. Start your own with create_room or enter_queue.",
-}
-
-
-def player_key(kind: str, secret: str) -> str:
-    """A score key for a connection or a seat: its kind and a hash of its secret, which is never stored itself."""
-    return f"{kind}:{hashlib.sha256(secret.encode()).hexdigest()[:16]}"
-
-
-def token_key(token: str) -> str:
-    return player_key("token", token)
-
-
-def _speaker(sender: str, mark: str | None) -> str:
-    if mark is None:
-        return sender  # to someone with no seat, speakers are their marks
-    return "you" if sender == mark else "opponent"
-
-
-def spectator_view(state: dict) -> dict:
-    """A room's representation as spectators see it: everything but the id and link that let one play."""
-    shown = {key: value for key, value in state.items() if key != "room_id"}
-    shown["links"] = {"watch": state["links"]["watch"]}
-    return shown
-
-
-def attach_state(error: GameError, room: Room, mark: str = HUMAN) -> None:
-    """Give an error the room it happened in, so every edge can show the board beside the message."""
-    error.room = room.to_dict(mark)

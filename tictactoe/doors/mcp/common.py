@@ -15,7 +15,7 @@ from pydantic import Field
 from tictactoe.doors.markdown import board_markdown, escaped, room_markdown, with_base
 from tictactoe.game.errors import Busy, GameError, RoomRequired
 from tictactoe.services.games import LOCAL
-from tictactoe.state.room import ANONYMOUS, player_key
+from tictactoe.state.seats import ANONYMOUS, player_key
 
 ROOMS_REMEMBERED = 50  # per connection, for list_rooms
 

@@ -31,8 +31,8 @@ from tictactoe.game.errors import GameError, InvalidPosition, InvalidRequest, Ro
 from tictactoe.game.rules import as_json
 from tictactoe.services.games import GameService
 from tictactoe.services.people import valid_name
-from tictactoe.state.room import Player
 from tictactoe.state.scores import LEADERS_MOST
+from tictactoe.state.seats import Player
 
 INSTRUCTIONS = (
     "Tic-tac-toe against a trash-talking opponent. Call create_room to start (it returns a room_id), "

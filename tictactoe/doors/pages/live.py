@@ -19,7 +19,8 @@ from starlette.types import Receive, Scope, Send
 from tictactoe.doors.http import client_of, refusal
 from tictactoe.game.errors import GameError, TooManyViewers
 from tictactoe.services.games import GameService
-from tictactoe.state.room import Room, spectator_view
+from tictactoe.state.room import Room
+from tictactoe.state.showing import spectator_view
 
 HEARTBEAT_SECONDS = 15  # a comment line this often keeps proxies from closing a quiet stream
 RETRY_MS = 1000  # how soon the browser reconnects after a stream ends

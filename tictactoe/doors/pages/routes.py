@@ -12,7 +12,7 @@ from tictactoe.doors.markdown import with_base
 from tictactoe.game.engine import DIFFICULTIES
 from tictactoe.game.errors import WatchOnly
 from tictactoe.services.games import GameService
-from tictactoe.state.room import spectator_view
+from tictactoe.state.showing import spectator_view
 
 
 def pages(service: GameService) -> Blueprint:

@@ -1,0 +1,289 @@
+"""What the server answers, typed once: a room as each side sees it, a turn, a history, the scores, a place in the
+queue, an error.
+
+These are the one source of every schema the server publishes: each MCP tool's outputSchema and the REST API's
+OpenAPI document are generated from them (`schema_of`). They are TypedDicts: an answer is built as a plain dict,
+at no cost, and the type checker, the schemas and the tests hold it to its shape.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, NotRequired
+
+from pydantic import ConfigDict, Field, TypeAdapter, with_config
+from pydantic.json_schema import GenerateJsonSchema
+from typing_extensions import TypedDict
+
+Mark = Literal["X", "O"]
+Cell = Annotated[int, Field(ge=0, le=8)]
+Time = Annotated[float, Field(description="Unix seconds.")]
+RoomId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{22}$")]  # secrets.token_urlsafe(16)
+Via = Literal["mcp", "rest", "page", "server"]
+Status = Literal["your_turn", "opponent_turn", "waiting_for_opponent", "won", "lost", "draw", "watching", "finished"]
+Against = Literal["easy", "medium", "hard", "mistral", "people"]
+Board = Annotated[
+    list[Literal["X", "O", ""]],
+    Field(min_length=9, max_length=9, description="Cells 0-8, left to right, top to bottom; '' is a free cell."),
+]
+Whence = Annotated[
+    Via | None,
+    Field(description="Where it came from: MCP, REST, this server's pages, or the server (the opponent). "
+          "null: not recorded (stored before history was)."),
+]  # fmt: skip
+When = Annotated[float | None, Field(description="Unix seconds; null: not recorded (stored before history was).")]
+CLOSED = ConfigDict(extra="forbid")
+
+
+@with_config(CLOSED)
+class OpponentShown(TypedDict):
+    """Who plays the other side."""
+
+    name: Annotated[str | None, Field(description="null: nobody has taken that seat yet.")]
+    mark: Mark
+    moves_chosen_by: Annotated[Literal["engine", "mistral", "human"], Field(description="human: another person.")]
+    difficulty: Annotated[
+        Literal["easy", "medium", "hard"] | None, Field(description="null: Mistral chooses the moves.")
+    ]
+    thinking: bool
+
+
+@with_config(CLOSED)
+class MoveShown(TypedDict):
+    mark: Mark
+    position: Cell
+    by: Literal["you", "opponent", "engine", "mistral", "human"]
+    via: Whence
+    at: When
+
+
+ChatShown = with_config(CLOSED)(
+    TypedDict(
+        "ChatShown",
+        {
+            "from": Annotated[Literal["you", "opponent", "X", "O"], Field(description="Marks, to a spectator.")],
+            "text": str,
+            "at": Time,
+            "via": Whence,
+        },
+    )
+)
+
+
+@with_config(CLOSED)
+class Links(TypedDict):
+    """The room's pages: absolute URLs in replies, paths in error bodies."""
+
+    play: NotRequired[Annotated[str, Field(description="The player's live board, where one can play.")]]
+    watch: Annotated[str, Field(description="The same board for spectators, who cannot play.")]
+
+
+@with_config(CLOSED)
+class RoomSeen(TypedDict):
+    """A room as someone sees it: everything but its id, which is the right to play in it."""
+
+    board: Board
+    status: Annotated[
+        Status,
+        Field(description="From your side; watching, finished (and waiting_for_opponent) for someone with no seat; "
+              "finished for everyone in a room for two whose maker left before anyone joined."),
+    ]  # fmt: skip
+    turn: Annotated[Mark | None, Field(description="Whose move it is; null once the game is over.")]
+    your_mark: Annotated[Mark | None, Field(description="null: you hold no seat in this room for two.")]
+    opponent: OpponentShown
+    winner: Mark | None
+    winning_line: Annotated[list[Cell], Field(min_length=3, max_length=3)] | None
+    forfeited_by: Annotated[Mark | None, Field(description="The mark of a person who left an unfinished game.")]
+    legal_moves: Annotated[list[Cell], Field(max_length=9)]
+    moves: Annotated[list[MoveShown], Field(max_length=9)]
+    chat: Annotated[list[ChatShown], Field(description="Oldest first; older lines scroll away.")]
+    next_step: Annotated[str, Field(description="What to do next.")]
+    version: Annotated[int, Field(ge=0, description="Goes up with every move and chat line.")]
+    created_at: Time
+    updated_at: Time
+    links: Links
+
+
+class RoomState(RoomSeen):
+    """A room as a player (or, in a room for two, anyone holding its id) sees it."""
+
+    room_id: RoomId
+
+
+@with_config(CLOSED)
+class LastTurn(TypedDict):
+    """What a move did."""
+
+    you: Cell
+    opponent: Annotated[Cell | None, Field(description="null: your move ended the game, or the other is a person.")]
+
+
+class RoomAnswer(RoomState):
+    """A room, as every tool and route about one answers; some carry more, and say when."""
+
+    last_turn: NotRequired[Annotated[LastTurn, Field(description="After a move.")]]
+    player_token: NotRequired[
+        Annotated[str, Field(description="Your seat's token, when you take a seat: keep it secret.")]
+    ]
+    event: NotRequired[
+        Annotated[
+            Literal["your_turn", "game_over", "message", "partner_left", "timeout"],
+            Field(description="From wait_for_turn: why it returned."),
+        ]
+    ]
+    waited_seconds: NotRequired[Annotated[float, Field(ge=0, description="From wait_for_turn.")]]
+    queue: NotRequired[Annotated[Literal["matched"], Field(description="From enter_queue: you have a partner.")]]
+    ticket: NotRequired[Annotated[str, Field(description="From enter_queue: your place in the queue.")]]
+    first_move: NotRequired[
+        Annotated[Literal["you", "partner"], Field(description="From enter_queue: who moves first.")]
+    ]
+
+
+@with_config(CLOSED)
+class PlayerShown(TypedDict):
+    name: Annotated[str | None, Field(description="null: none given, or no one.")]
+    kind: Literal["human", "engine", "mistral"]
+
+
+Players = with_config(CLOSED)(TypedDict("Players", {"X": PlayerShown, "O": PlayerShown}))
+
+
+class HistoryMove(MoveShown):
+    number: Annotated[int, Field(ge=1, le=9)]
+    player: Annotated[str | None, Field(description="The name of who moved.")]
+    board: Annotated[Board, Field(description="The board after the move.")]
+
+
+@with_config(CLOSED)
+class History(TypedDict):
+    """A game from its first move, as the player of one side sees it."""
+
+    room_id: RoomId
+    status: Status
+    your_mark: Mark | None
+    winner: Mark | None
+    winning_line: Annotated[list[Cell], Field(min_length=3, max_length=3)] | None
+    forfeited_by: Mark | None
+    version: Annotated[int, Field(ge=0)]
+    against: Annotated[Against, Field(description="The engine's level, mistral, or people.")]
+    players: Players
+    moves: Annotated[list[HistoryMove], Field(max_length=9, description="In order, each with the board after it.")]
+    chat: list[ChatShown]
+    chat_earlier: Annotated[int, Field(ge=0, description="Lines said before the kept ones.")]
+    created_at: Time
+    updated_at: Time
+    links: Links
+
+
+@with_config(CLOSED)
+class Counts(TypedDict):
+    wins: Annotated[int, Field(ge=0)]
+    losses: Annotated[int, Field(ge=0)]
+    draws: Annotated[int, Field(ge=0)]
+
+
+PerOpponent = with_config(CLOSED)(
+    TypedDict("PerOpponent", dict.fromkeys(("easy", "medium", "hard", "mistral", "people"), Counts))
+)
+
+
+class Record(Counts):
+    """Wins, losses and draws, in all and per kind of opponent."""
+
+    games: Annotated[int, Field(ge=0)]
+    against: PerOpponent
+
+
+class NamedRecord(Record):
+    name: str
+
+
+class Leader(NamedRecord):
+    rank: Annotated[int, Field(ge=1)]
+
+
+@with_config(CLOSED)
+class Stats(TypedDict):
+    """The scores: the leaderboard, and the records asked for."""
+
+    games: Annotated[int, Field(ge=0, description="Finished games counted, each once.")]
+    leaderboard: Annotated[list[Leader], Field(description="Named players, most wins first (then fewest losses).")]
+    player: NotRequired[Annotated[NamedRecord, Field(description="The record of the name asked about.")]]
+    you: NotRequired[Annotated[Record, Field(description="Your own record (your connection's, or your seat's).")]]
+
+
+@with_config(CLOSED)
+class QueueWaiting(TypedDict):
+    """A place in the pairing queue, while waiting for a partner."""
+
+    queue: Literal["waiting"]
+    position: Annotated[int, Field(ge=1, description="1: next to be paired.")]
+    ticket: Annotated[str, Field(description="Your place: call enter_queue again with it to keep it.")]
+
+
+@with_config(CLOSED)
+class QueueLeft(TypedDict):
+    queue: Annotated[Literal["left", "not_waiting"], Field(description="not_waiting: you had no place to leave.")]
+
+
+@with_config(CLOSED)
+class RoomSummary(TypedDict):
+    room_id: RoomId
+    status: Status
+    moves: Annotated[int, Field(ge=0, le=9)]
+    current: Annotated[bool, Field(description="The room calls without a room_id are about.")]
+
+
+@with_config(CLOSED)
+class RoomList(TypedDict):
+    """The rooms a connection created or played, newest first."""
+
+    rooms: list[RoomSummary]
+    current_room: RoomId | None
+
+
+@with_config(CLOSED)
+class Help(TypedDict):
+    tools: Annotated[dict[str, str], Field(description="What each tool does.")]
+    board: Annotated[list[list[Cell]], Field(description="The cells' numbers, row by row.")]
+
+
+@with_config(CLOSED)
+class ErrorDetail(TypedDict):
+    code: Annotated[str, Field(description="Stable, like invalid_request, cell_occupied, room_not_found.")]
+    message: Annotated[str, Field(description="What went wrong and what to do instead.")]
+    retry_after: NotRequired[Annotated[int, Field(ge=1, description="Seconds to wait (429, 503).")]]
+
+
+@with_config(CLOSED)
+class ErrorAnswer(TypedDict):
+    """Every error; `room` when it happened in one."""
+
+    error: ErrorDetail
+    room: NotRequired[RoomState]
+
+
+@with_config(CLOSED)
+class Health(TypedDict):
+    status: Literal["ok"]
+    rooms: Annotated[int, Field(ge=0)]
+    opponent: Annotated[str, Field(description="Who plays O.")]
+
+
+class _Lean(GenerateJsonSchema):
+    """JSON Schema without the titles pydantic derives from names: they say nothing a name does not, and every
+    schema a model reads costs it tokens."""
+
+    def field_title_should_be_set(self, schema) -> bool:
+        return False
+
+    def generate(self, schema, mode="validation"):
+        generated = super().generate(schema, mode)
+        generated.pop("title", None)
+        for definition in generated.get("$defs", {}).values():
+            definition.pop("title", None)
+        return generated
+
+
+def schema_of(answer: type, ref_template: str = "#/$defs/{model}") -> dict:
+    """The JSON Schema of an answer type, as clients are told it."""
+    return TypeAdapter(answer).json_schema(mode="serialization", schema_generator=_Lean, ref_template=ref_template)
