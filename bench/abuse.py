@@ -29,6 +29,7 @@ from fastmcp.exceptions import ToolError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository's packages
 
+from bench.server_process import rss_kb, running_server
 from tests import servers
 
 ATTACKER, HONEST = "127.0.0.2", "127.0.0.3"
@@ -304,13 +305,6 @@ async def honest_player(url: str, stop: asyncio.Event, tally: Tally) -> None:
                 state = result.structured_content if result is not None else None
 
 
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 async def run_attack(server: servers.Served, attack: Attack, seconds: float) -> tuple[Tally, Tally, int, dict]:
     """`attack` for `seconds` beside the honest player: what the attacker got, what the honest player got, the
     server's RSS growth in KB (at its peak during the attack), and the room the attack aimed at."""
@@ -384,8 +378,7 @@ async def memory_report(count: int) -> list[str]:
     server's RSS does not shrink, so one measurement would hide in the room freed by another)."""
     lines = []
     for what in ("SSE session", "streamable-HTTP session", "live-page stream"):
-        server = servers.Served("mcp_server.py", LOG_LEVEL="warning")
-        try:
+        with running_server(LOG_LEVEL="warning") as server:
             if what == "SSE session":
                 opener = partial(open_sse_session, server.port)
             elif what == "streamable-HTTP session":
@@ -396,8 +389,6 @@ async def memory_report(count: int) -> list[str]:
                 path = room["links"]["watch"].removeprefix(server.url) + "/events"
                 opener = partial(open_viewer, server.port, path=path)
             kb = await memory_per(server, count, opener)
-        finally:
-            server.stop()
         lines.append(f"memory per {what}: {kb:.1f} KB (RSS growth over {count} open at once)")
     return lines
 
@@ -421,16 +412,13 @@ async def main_async(names: list[str], seconds: float, sessions: int) -> int:
     if sessions:
         for line in await memory_report(sessions):
             print(line, flush=True)
-    server = servers.Served("mcp_server.py", LOG_LEVEL="warning", **HONEST_PACE)
-    try:
+    with running_server(LOG_LEVEL="warning", **HONEST_PACE) as server:
         bad = 0
         for name in names:
             attacker, honest, grown, _ = await run_attack(server, ATTACKS[name], seconds)
             print(report_line(name, attacker, honest, grown), flush=True)
             bad += failures(honest) > 0 or honest.worst() >= PATIENCE or not honest.times
         return 1 if bad else 0
-    finally:
-        server.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

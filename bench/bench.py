@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import gc
 import itertools
-import os
 import random
 import ssl
 import statistics
@@ -33,6 +32,7 @@ from fastmcp.client.transports import SSETransport, StreamableHttpTransport
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository's packages
 
+from bench.server_process import cpu_seconds, running_server
 from tests import servers
 from tests.fake_mistral import FakeMistral
 from tictactoe.opponent import Opponent
@@ -109,19 +109,17 @@ def serving(latency: float, store: str = "memory") -> Iterator[tuple[servers.Ser
     sqlite in a temporary file); all gone on the way out."""
     fake = FakeMistral(delay=latency).start()
     try:
-        with tempfile.TemporaryDirectory() as folder:
-            server = servers.Served(
-                "mcp_server.py",
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            running_server(
                 MISTRAL_API_KEY="bench-key",
                 MISTRAL_SERVER_URL=fake.url,
                 MISTRAL_MODEL="fake-model",
                 ROOMS_DB=f"{folder}/rooms.db" if store == "sqlite" else "",
                 **NO_LIMITS,
-            )
-            try:
-                yield server, fake
-            finally:
-                server.stop()
+            ) as server,
+        ):
+            yield server, fake
     finally:
         fake.stop()
 
@@ -255,15 +253,6 @@ def measure(server: servers.Served, fake: FakeMistral, sse: int, http: int, game
         results.server_cpu = cpu_seconds(server.process.pid) - server_cpu
     results.bench_cpu = time.process_time() - bench_cpu
     return results
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User plus system CPU time of process `pid`, from /proc; None where there is no /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def store_throughput(kind: str, games: int = STORE_GAMES) -> float:
