@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository's packages
 
 from bench.attacks import ATTACKS, Attack
-from bench.honest import HONEST_PACE, PATIENCE, honest_http, honest_player
+from bench.honest import HONEST_PACE, PATIENCE, honest_player, new_room
 from bench.raw_http import INITIALIZE
 from bench.server_process import rss_kb, running_server
 from bench.session_memory import memory_report
@@ -32,8 +32,7 @@ __all__ = ["ATTACKS", "HONEST_PACE", "INITIALIZE", "PATIENCE", "Tally", "failure
 async def run_attack(server: servers.Served, attack: Attack, seconds: float) -> tuple[Tally, Tally, int, dict]:
     """`attack` for `seconds` beside the honest player: what the attacker got, what the honest player got, the
     server's RSS growth in KB (at its peak during the attack), and the room the attack aimed at."""
-    async with honest_http() as rest:
-        target = (await rest.post(f"{server.url}/rooms")).json()
+    target = await new_room(server.url)
     target["base"] = server.url
     before = peak = rss_kb(server.process.pid)
     stop = asyncio.Event()

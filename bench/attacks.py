@@ -8,14 +8,14 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable
 
-from bench.raw_http import INITIALIZE, http_request
+from bench.raw_http import INITIALIZE, INITIALIZE_REQUEST, http_request, open_from, open_sse_stream
 from bench.tally import Tally
 
 ATTACKER = "127.0.0.2"
 
 
 async def connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    return await asyncio.open_connection("127.0.0.1", port, local_addr=(ATTACKER, 0))
+    return await open_from(port, ATTACKER)
 
 
 async def exchange(port: int, request: bytes, tally: Tally) -> None:
@@ -141,9 +141,7 @@ async def sse_sessions(port: int, target: dict, stop: asyncio.Event, tally: Tall
 
 async def initialize_flood(port: int, target: dict, stop: asyncio.Event, tally: Tally) -> None:
     """Thousands of streamable-HTTP `initialize` calls, each a new session if the server let it be."""
-    body = json.dumps(INITIALIZE).encode()
-    accept = "Accept: application/json, text/event-stream\r\n"
-    await flood(port, stop, tally, lambda: http_request("POST", "/mcp", body, accept), workers=16)
+    await flood(port, stop, tally, lambda: INITIALIZE_REQUEST, workers=16)
 
 
 async def request_flood(port: int, target: dict, stop: asyncio.Event, tally: Tally) -> None:
@@ -171,12 +169,7 @@ async def bad_bodies(port: int, target: dict, stop: asyncio.Event, tally: Tally)
 async def unread_calls(port: int, target: dict, stop: asyncio.Event, tally: Tally) -> None:
     """Tool calls posted as fast as they go to one SSE session whose stream is never read: their answers would pile
     up in the server."""
-    reader, writer = await connect(port)
-    writer.write(http_request("GET", "/sse"))
-    announced = b""
-    while b"session_id=" not in announced or not announced.endswith(b"\r\n"):
-        announced += await reader.readline()
-    path = "/messages/?session_id=" + announced.split(b"session_id=")[1].split()[0].decode()
+    writer, path = await open_sse_stream(port, ATTACKER)
     ready = [INITIALIZE, {"jsonrpc": "2.0", "method": "notifications/initialized"}]
     for message in ready:
         await exchange(port, http_request("POST", path, json.dumps(message).encode()), Tally())

@@ -29,6 +29,12 @@ def honest_http(**kwargs) -> httpx2.AsyncClient:
     return httpx2.AsyncClient(transport=transport, timeout=httpx2.Timeout(PATIENCE), **kwargs)
 
 
+async def new_room(url: str) -> dict:
+    """A room made over REST by the honest player's client: the room an attack aims at, or a stream watches."""
+    async with honest_http() as rest:
+        return (await rest.post(f"{url}/rooms")).json()
+
+
 async def timed(tally: Tally, label: str, call: Awaitable) -> object:
     await asyncio.sleep(PACE)
     started = time.monotonic()

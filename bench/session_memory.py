@@ -8,23 +8,17 @@ import json
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from bench.honest import honest_http
-from bench.raw_http import INITIALIZE, http_request
+from bench.honest import new_room
+from bench.raw_http import INITIALIZE, INITIALIZE_REQUEST, http_request, open_from, open_sse_stream
 from bench.server_process import rss_kb, running_server
 from tests import servers
 
 
 async def open_sse_session(port: int, address: str, held: list) -> None:
     """An SSE stream from `address`, initialized as a client does, and kept (in `held`) until closed."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(address, 0))
-    writer.write(http_request("GET", "/sse"))
-    announced = b""
-    while b"session_id=" not in announced or not announced.endswith(b"\r\n"):
-        announced += await reader.readline()
-    session = announced.split(b"session_id=")[1].split()[0].decode()
-    body = json.dumps(INITIALIZE).encode()
-    poster, post = await asyncio.open_connection("127.0.0.1", port, local_addr=(address, 0))
-    post.write(http_request("POST", f"/messages/?session_id={session}", body))
+    writer, path = await open_sse_stream(port, address)
+    poster, post = await open_from(port, address)
+    post.write(http_request("POST", path, json.dumps(INITIALIZE).encode()))
     await poster.readline()
     post.close()
     held.append(writer)
@@ -32,15 +26,14 @@ async def open_sse_session(port: int, address: str, held: list) -> None:
 
 async def open_http_session(port: int, address: str, held: list) -> None:
     """A streamable-HTTP session made by `initialize` from `address` (it lives on until it idles out)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(address, 0))
-    accept = "Accept: application/json, text/event-stream\r\n"
-    writer.write(http_request("POST", "/mcp", json.dumps(INITIALIZE).encode(), accept))
+    reader, writer = await open_from(port, address)
+    writer.write(INITIALIZE_REQUEST)
     assert (await reader.readline()).startswith(b"HTTP/1.1 200")
     writer.close()
 
 
 async def open_viewer(port: int, address: str, held: list, *, path: str) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(address, 0))
+    reader, writer = await open_from(port, address)
     writer.write(http_request("GET", path))
     assert (await reader.readline()).startswith(b"HTTP/1.1 200")
     held.append(writer)
@@ -72,8 +65,7 @@ async def memory_report(count: int) -> list[str]:
             elif what == "streamable-HTTP session":
                 opener = partial(open_http_session, server.port)
             else:
-                async with honest_http() as rest:
-                    room = (await rest.post(f"{server.url}/rooms")).json()
+                room = await new_room(server.url)
                 path = room["links"]["watch"].removeprefix(server.url) + "/events"
                 opener = partial(open_viewer, server.port, path=path)
             kb = await memory_per(server, count, opener)
