@@ -1,0 +1,38 @@
+"""The real server as a process both scripts measure: started and always stopped, and its CPU and memory read
+from /proc (Linux)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests import servers
+
+
+@contextlib.contextmanager
+def running_server(**env: str) -> Iterator[servers.Served]:
+    """mcp_server.py with `env`, stopped on the way out however the measuring ends."""
+    server = servers.Served("mcp_server.py", **env)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of process `pid`, from /proc; None where there is no /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of process `pid` in KB, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
