@@ -12,7 +12,8 @@ import tracemalloc
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import MESSAGE_LIMIT, GameService
 from tictactoe.state.room import CHAT_KEPT, Room
-from tictactoe.state.store import RoomStore, SqliteRoomStore
+from tictactoe.state.sqlite_store import SqliteRoomStore
+from tictactoe.state.store import RoomStore
 
 STORE_GAMES = 300  # games per store for the moves-a-second figure
 

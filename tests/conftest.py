@@ -9,7 +9,8 @@ from tictactoe.doors.rest import create_app
 from tictactoe.players.mistral import MistralVoice
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService
-from tictactoe.state.store import RoomStore, SqliteRoomStore
+from tictactoe.state.sqlite_store import SqliteRoomStore
+from tictactoe.state.store import RoomStore
 
 TEST_KEY = "test-key-do-not-log"
 

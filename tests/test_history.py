@@ -13,10 +13,11 @@ from tictactoe.doors.mcp.tools import build_mcp
 from tictactoe.game.errors import InvalidRequest
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService
+from tictactoe.state.database import MIGRATIONS
 from tictactoe.state.room import CHAT_KEPT
 from tictactoe.state.scores import AGAINST
 from tictactoe.state.seats import Player
-from tictactoe.state.store import MIGRATIONS, SqliteRoomStore
+from tictactoe.state.sqlite_store import SqliteRoomStore
 
 NO_GAMES = {"games": 0, "wins": 0, "losses": 0, "draws": 0}
 

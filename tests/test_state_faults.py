@@ -17,7 +17,7 @@ from tictactoe.game.rules import HUMAN
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService
 from tictactoe.state.room import Room
-from tictactoe.state.store import SqliteRoomStore
+from tictactoe.state.sqlite_store import SqliteRoomStore
 
 BIG_LINE = "🤖" * 500  # a chat message at its longest: 2000 bytes in the snapshot
 
@@ -227,7 +227,7 @@ def test_rooms_that_expire_while_the_database_is_locked_still_answer_and_go_on_t
     room = service.create_room()
     service.rooms._db.execute("PRAGMA busy_timeout = 200")
     time.sleep(1.1)
-    with locked(db), pytest.raises(RoomNotFound), caplog.at_level(logging.WARNING, "tictactoe.state.store"):
+    with locked(db), pytest.raises(RoomNotFound), caplog.at_level(logging.WARNING, "tictactoe.state.sqlite_store"):
         service.room(room.id)
     assert caplog.messages == [
         "could not delete expired rooms from the database (database is locked); they go on the next start"

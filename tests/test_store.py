@@ -20,7 +20,8 @@ from tests.servers import ROOT, Served, free_port, http, server_env
 from tictactoe.game.rules import HUMAN
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService
-from tictactoe.state.store import MIGRATIONS, SqliteRoomStore, UnusableDatabase
+from tictactoe.state.database import MIGRATIONS, UnusableDatabase
+from tictactoe.state.sqlite_store import SqliteRoomStore
 
 
 def reopened(path) -> GameService:
@@ -173,7 +174,7 @@ def test_an_unreadable_room_is_skipped_and_named_by_its_row_alone_and_the_others
             edit.execute("UPDATE rooms SET state = ? WHERE id = ?", (state, room.id))
         edit.execute("UPDATE rooms SET state = CAST(X'7BFF7D' AS TEXT) WHERE id = ?", (bad[3].id,))  # not UTF-8
         rows = [edit.execute("SELECT rowid FROM rooms WHERE id = ?", (room.id,)).fetchone()[0] for room in bad]
-    with caplog.at_level(logging.WARNING, "tictactoe.state.store"):
+    with caplog.at_level(logging.WARNING, "tictactoe.state.sqlite_store"):
         store = SqliteRoomStore(str(db))
     kinds = ["JSONDecodeError", "KeyError", "InvalidPosition", "UnicodeDecodeError"]
     assert caplog.messages == [

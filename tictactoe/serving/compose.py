@@ -7,7 +7,9 @@ from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService
 from tictactoe.services.limits import RateLimiter
 from tictactoe.serving.config import ConfigError, Settings
-from tictactoe.state.store import RoomStore, SqliteRoomStore, UnusableDatabase
+from tictactoe.state.database import UnusableDatabase
+from tictactoe.state.sqlite_store import SqliteRoomStore
+from tictactoe.state.store import RoomStore
 
 
 def build_service(settings: Settings) -> GameService:
