@@ -7,7 +7,7 @@ import sys
 
 from dotenv import load_dotenv
 
-from tictactoe.doors.rest import create_app
+from tictactoe.doors.flask_app import create_app
 from tictactoe.serving.compose import build_service
 from tictactoe.serving.config import ConfigError, load_settings
 from tictactoe.serving.logs import configure_logging

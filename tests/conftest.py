@@ -4,8 +4,8 @@ import pytest
 from fastmcp import Client
 
 from tests.fake_mistral import FakeMistral
+from tictactoe.doors.flask_app import create_app
 from tictactoe.doors.mcp.tools import build_mcp
-from tictactoe.doors.rest import create_app
 from tictactoe.players.mistral import MistralVoice
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService

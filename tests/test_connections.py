@@ -65,7 +65,7 @@ async def test_one_address_holds_its_share_and_others_are_served():
     assert refused.closed
     assert refusal(refused) == (
         429,
-        {"code": "too_many_connections", "message": "Too many connections from your address."},
+        {"code": "too_many_connections", "message": "Too many connections from your address.", "retry_after": 5},
     )
     assert not connect(bounds, "127.0.0.3")[1].closed
     held[0][0].connection_lost(None)

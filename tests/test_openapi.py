@@ -8,8 +8,8 @@ from a2wsgi import WSGIMiddleware
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
+from tictactoe.doors.flask_app import create_app
 from tictactoe.doors.openapi import openapi_document
-from tictactoe.doors.rest import create_app
 from tictactoe.game.engine import DIFFICULTIES
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import mistral_service
-from tictactoe.doors.rest import create_app
+from tictactoe.doors.flask_app import create_app
 
 
 def new_room(client) -> dict:

@@ -3,8 +3,8 @@ import random
 import pytest
 
 from tests.test_rules import board_of
+from tictactoe.doors.flask_app import create_app
 from tictactoe.doors.markdown import room_markdown
-from tictactoe.doors.rest import create_app
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService
 from tictactoe.services.limits import RateLimiter

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tictactoe.doors.rest import create_app
+from tictactoe.doors.flask_app import create_app
 from tictactoe.game.errors import InvalidRequest, RoomNotFound, SeatRequired, StoreUnavailable
 from tictactoe.game.rules import HUMAN
 from tictactoe.players.opponent import Opponent

@@ -13,34 +13,50 @@ class GameError(Exception):
 
 
 class InvalidRequest(GameError):
+    """A value is wrong: not JSON, not text, too long, not one of the choices; the message names it."""
+
     code = "invalid_request"
 
 
 class InvalidPosition(GameError):
+    """position is missing, not a whole number, or outside 0-8."""
+
     code = "invalid_position"
 
 
 class CellOccupied(GameError):
+    """The cell is taken: play one of the legal moves."""
+
     code = "cell_occupied"
 
 
 class GameOver(GameError):
+    """The game is over (won, drawn, forfeited or closed): start a new one."""
+
     code = "game_over"
 
 
 class NotYourTurn(GameError):
+    """It is the other side's turn (the opponent is thinking, or a person has not moved)."""
+
     code = "not_your_turn"
 
 
 class RoomNotFound(GameError):
+    """No room with that id: it never existed, or it expired."""
+
     code = "room_not_found"
 
 
 class RoomRequired(GameError):
+    """The call names no room, and the connection has no current one."""
+
     code = "room_id_required"
 
 
 class StaleVersion(GameError):
+    """The board changed since the version the move was chosen on."""
+
     code = "stale_version"
 
 
@@ -53,26 +69,38 @@ class Busy(GameError):
 
 
 class RateLimited(Busy):
+    """Too many requests of this kind from one client in a minute."""
+
     code = "rate_limited"
 
 
 class TooManyRooms(Busy):
+    """The server holds as many rooms as it may."""
+
     code = "too_many_rooms"
 
 
 class TooManyViewers(Busy):
+    """As many live pages are open as the client (or the server) may have."""
+
     code = "too_many_viewers"
 
 
 class WatchOnly(GameError):
+    """A spectator's link cannot move."""
+
     code = "watch_only"
 
 
 class RoomFull(GameError):
+    """No seat to take: both are taken, the room is a game against the opponent, or it is closed."""
+
     code = "room_full"
 
 
 class SeatRequired(GameError):
+    """In a room for two, no seat of its holder's matches the player_token given (or none was)."""
+
     code = "seat_required"
 
 

@@ -118,6 +118,22 @@ class GameService:
             raise InvalidRequest(f"expected_version must be a whole number, got {as_json(expected_version)}.")
         room = self.room(room_id)
         mark = room.acting_seat(token).mark if room.two_people else HUMAN
+        board = self._move(room, mark, position, expected_version, via)
+        outcome = board.outcome()
+        if room.two_people:
+            room.tell(other(mark), "move.made", {"room_id": room.id, "mark": mark, "position": position})
+            return Turn(room, position, None, mark)
+        if outcome is not None:
+            _opponent_says(room, await self.opponent.react(board, "lose" if outcome.winner else "draw_by_human"))
+            return Turn(room, position, None)
+        # Shielded: if the caller goes away mid-turn, the opponent still moves and the room is never stuck.
+        reply = await asyncio.shield(self._reply(room, board))
+        return Turn(room, position, reply)
+
+    @staticmethod
+    def _move(room: Room, mark: str, position: int, expected_version: int | None, via: str | None) -> Board:
+        """Play the person's move, if the board is still the one they chose it on; the board after it. An error
+        carries the room, so that every door can show the board beside it."""
         with room.lock:
             try:
                 with room.change():
@@ -131,17 +147,7 @@ class GameService:
             except GameError as error:
                 attach_state(error, room, mark)
                 raise
-            board = room.board
-            outcome = board.outcome()
-        if room.two_people:
-            room.tell(other(mark), "move.made", {"room_id": room.id, "mark": mark, "position": position})
-            return Turn(room, position, None, mark)
-        if outcome is not None:
-            _opponent_says(room, await self.opponent.react(board, "lose" if outcome.winner else "draw_by_human"))
-            return Turn(room, position, None)
-        # Shielded: if the caller goes away mid-turn, the opponent still moves and the room is never stuck.
-        reply = await asyncio.shield(self._reply(room, board))
-        return Turn(room, position, reply)
+            return room.board
 
     async def _reply(self, room: Room, board: Board) -> int | None:
         """The opponent's move and its line, one change; None if the store could not keep it. The player's move

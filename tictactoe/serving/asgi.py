@@ -17,7 +17,8 @@ from tictactoe.services.games import GameService
 from tictactoe.serving.config import Settings
 from tictactoe.serving.connections import Connections, open_files_allowed
 from tictactoe.serving.gate import Gate, Policy
-from tictactoe.serving.mcp_edge import HttpSessions, JsonErrors, JsonRpcEdge, SseSessions
+from tictactoe.serving.jsonrpc import JsonErrors, JsonRpcEdge
+from tictactoe.serving.sessions import HttpSessions, SseSessions
 
 REST_THREADS = 128  # Flask requests served at once: a REST move holds one while the opponent thinks
 GRACE_SECONDS = 2  # on stopping, open requests (streams above all) get this long to finish

@@ -18,9 +18,14 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 
-def raw_response(status: int, reason: str, code: str, message: str, extra: str = "") -> bytes:
+def raw_response(status: int, reason: str, code: str, message: str, retry_after: int | None = None) -> bytes:
     """A whole HTTP/1.1 response with a JSON error body, for refusals made before there is a request to answer."""
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    error: dict = {"code": code, "message": message}
+    extra = ""
+    if retry_after is not None:
+        error["retry_after"] = retry_after
+        extra = f"retry-after: {retry_after}\r\n"
+    body = json.dumps({"error": error}).encode()
     head = (
         f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
         f"{extra}connection: close\r\n\r\n"
@@ -28,12 +33,9 @@ def raw_response(status: int, reason: str, code: str, message: str, extra: str =
     return head.encode() + body
 
 
-TOO_MANY = raw_response(
-    429, "Too Many Requests", "too_many_connections", "Too many connections from your address.", "retry-after: 5\r\n"
-)
+TOO_MANY = raw_response(429, "Too Many Requests", "too_many_connections", "Too many connections from your address.", 5)
 UNREADABLE = raw_response(400, "Bad Request", "bad_request", "The request is not valid HTTP/1.1.")
-FULL = raw_response(503, "Service Unavailable", "server_busy", "The server has all the connections it can hold.",
-                    "retry-after: 5\r\n")  # fmt: skip
+FULL = raw_response(503, "Service Unavailable", "server_busy", "The server has all the connections it can hold.", 5)
 FILES_KEPT = 256  # file descriptors kept for what is not a client's connection: the database, logs, Mistral
 
 

@@ -235,7 +235,11 @@ def _with_length(raw: list[tuple[bytes, bytes]], length: int) -> list[tuple[byte
 
 
 def refuse(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
+    """A refusal as every route answers one; one to retry later says when in its body too, as game errors do."""
+    error: dict = {"code": code, "message": message}
+    if headers and "Retry-After" in headers:
+        error["retry_after"] = int(headers["Retry-After"])
+    return JSONResponse({"error": error}, status, headers=headers)
 
 
 def too_large() -> Response:

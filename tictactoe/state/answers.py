@@ -2,16 +2,15 @@
 queue, an error.
 
 These are the one source of every schema the server publishes: each MCP tool's outputSchema and the REST API's
-OpenAPI document are generated from them (`schema_of`). They are TypedDicts: an answer is built as a plain dict,
-at no cost, and the type checker, the schemas and the tests hold it to its shape.
+OpenAPI document are generated from them (doors/schemas.py). They are TypedDicts: an answer is built as a plain
+dict, at no cost, and the type checker, the schemas and the tests hold it to its shape.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal, NotRequired
 
-from pydantic import ConfigDict, Field, TypeAdapter, with_config
-from pydantic.json_schema import GenerateJsonSchema
+from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 Mark = Literal["X", "O"]
@@ -101,6 +100,7 @@ class RoomSeen(TypedDict):
     created_at: Time
     updated_at: Time
     links: Links
+    markdown: NotRequired[Annotated[str, Field(description="REST only: the room as a chat shows it.")]]
 
 
 class RoomState(RoomSeen):
@@ -117,25 +117,33 @@ class LastTurn(TypedDict):
     opponent: Annotated[Cell | None, Field(description="null: your move ended the game, or the other is a person.")]
 
 
-class RoomAnswer(RoomState):
-    """A room, as every tool and route about one answers; some carry more, and say when."""
+class Turn(RoomState):
+    """A room after a move: the opponent's reply is in it already."""
 
-    last_turn: NotRequired[Annotated[LastTurn, Field(description="After a move.")]]
-    player_token: NotRequired[
-        Annotated[str, Field(description="Your seat's token, when you take a seat: keep it secret.")]
+    last_turn: LastTurn
+
+
+class Seated(RoomState):
+    """A room from the seat just taken (a room for two made, or joined)."""
+
+    player_token: Annotated[str, Field(description="Your seat's token: keep it secret, pass it where asked.")]
+
+
+class Waited(RoomState):
+    """A room when wait_for_turn returned."""
+
+    event: Annotated[
+        Literal["your_turn", "game_over", "message", "partner_left", "timeout"], Field(description="Why it returned.")
     ]
-    event: NotRequired[
-        Annotated[
-            Literal["your_turn", "game_over", "message", "partner_left", "timeout"],
-            Field(description="From wait_for_turn: why it returned."),
-        ]
-    ]
-    waited_seconds: NotRequired[Annotated[float, Field(ge=0, description="From wait_for_turn.")]]
-    queue: NotRequired[Annotated[Literal["matched"], Field(description="From enter_queue: you have a partner.")]]
-    ticket: NotRequired[Annotated[str, Field(description="From enter_queue: your place in the queue.")]]
-    first_move: NotRequired[
-        Annotated[Literal["you", "partner"], Field(description="From enter_queue: who moves first.")]
-    ]
+    waited_seconds: Annotated[float, Field(ge=0)]
+
+
+class Matched(Seated):
+    """A room for two, from enter_queue: you have a partner."""
+
+    queue: Literal["matched"]
+    ticket: Annotated[str, Field(description="The ticket you waited with.")]
+    first_move: Annotated[Literal["you", "partner"], Field(description="X moves first.")]
 
 
 @with_config(CLOSED)
@@ -172,6 +180,7 @@ class History(TypedDict):
     created_at: Time
     updated_at: Time
     links: Links
+    markdown: NotRequired[Annotated[str, Field(description="REST only: the history as a chat shows it.")]]
 
 
 @with_config(CLOSED)
@@ -209,6 +218,7 @@ class Stats(TypedDict):
     leaderboard: Annotated[list[Leader], Field(description="Named players, most wins first (then fewest losses).")]
     player: NotRequired[Annotated[NamedRecord, Field(description="The record of the name asked about.")]]
     you: NotRequired[Annotated[Record, Field(description="Your own record (your connection's, or your seat's).")]]
+    markdown: NotRequired[Annotated[str, Field(description="REST only: the scores as a chat shows them.")]]
 
 
 @with_config(CLOSED)
@@ -247,11 +257,16 @@ class Help(TypedDict):
     board: Annotated[list[list[Cell]], Field(description="The cells' numbers, row by row.")]
 
 
+Code = Annotated[str, Field(description="Stable, like invalid_request, cell_occupied, room_not_found.")]
+Said = Annotated[str, Field(description="What went wrong and what to do instead.")]
+RetryAfter = Annotated[int, Field(ge=1, description="Seconds to wait before trying again.")]
+
+
 @with_config(CLOSED)
 class ErrorDetail(TypedDict):
-    code: Annotated[str, Field(description="Stable, like invalid_request, cell_occupied, room_not_found.")]
-    message: Annotated[str, Field(description="What went wrong and what to do instead.")]
-    retry_after: NotRequired[Annotated[int, Field(ge=1, description="Seconds to wait (429, 503).")]]
+    code: Code
+    message: Said
+    retry_after: NotRequired[RetryAfter]
 
 
 @with_config(CLOSED)
@@ -263,27 +278,22 @@ class ErrorAnswer(TypedDict):
 
 
 @with_config(CLOSED)
+class BusyDetail(TypedDict):
+    code: Code
+    message: Said
+    retry_after: RetryAfter
+
+
+@with_config(CLOSED)
+class BusyAnswer(TypedDict):
+    """A refusal for now, not for good: `retry_after` says when to try again."""
+
+    error: BusyDetail
+    room: NotRequired[RoomState]
+
+
+@with_config(CLOSED)
 class Health(TypedDict):
     status: Literal["ok"]
     rooms: Annotated[int, Field(ge=0)]
     opponent: Annotated[str, Field(description="Who plays O.")]
-
-
-class _Lean(GenerateJsonSchema):
-    """JSON Schema without the titles pydantic derives from names: they say nothing a name does not, and every
-    schema a model reads costs it tokens."""
-
-    def field_title_should_be_set(self, schema) -> bool:
-        return False
-
-    def generate(self, schema, mode="validation"):
-        generated = super().generate(schema, mode)
-        generated.pop("title", None)
-        for definition in generated.get("$defs", {}).values():
-            definition.pop("title", None)
-        return generated
-
-
-def schema_of(answer: type, ref_template: str = "#/$defs/{model}") -> dict:
-    """The JSON Schema of an answer type, as clients are told it."""
-    return TypeAdapter(answer).json_schema(mode="serialization", schema_generator=_Lean, ref_template=ref_template)

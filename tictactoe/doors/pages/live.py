@@ -17,11 +17,20 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from tictactoe.doors.http import client_of, refusal
+from tictactoe.doors.routes import Operation
 from tictactoe.game.errors import GameError, TooManyViewers
 from tictactoe.services.games import GameService
 from tictactoe.state.room import Room
 from tictactoe.state.showing import spectator_view
 
+STREAM = "Server-sent events, one `data:` line per change, each the room as JSON; a comment when quiet."
+PLAY_EVENTS = Operation(
+    "playEvents", "The room, live.", description=STREAM, media_type="text/event-stream", errors=(403, 404)
+)
+WATCH_EVENTS = Operation(
+    "watchEvents", "The room as spectators see it (no room_id), live.", description=STREAM,
+    media_type="text/event-stream", errors=(404,),
+)  # fmt: skip
 HEARTBEAT_SECONDS = 15  # a comment line this often keeps proxies from closing a quiet stream
 RETRY_MS = 1000  # how soon the browser reconnects after a stream ends
 

@@ -1,0 +1,87 @@
+"""The Flask app: every route the doors declare (the pages and the REST API) over one service, with every error
+answered as JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import re
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from tictactoe.doors.http import refusal
+from tictactoe.doors.openapi import routes
+from tictactoe.doors.routes import Api
+from tictactoe.game.errors import GameError
+from tictactoe.services.games import GameService
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+BODY_LIMIT = 16 * 1024  # bytes in a request body
+
+
+class LoopThread:
+    """One event loop in a daemon thread, where Flask's worker threads run the async service."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._started()).result()
+
+    def _started(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                threading.Thread(target=self._loop.run_forever, name="rest-loop", daemon=True).start()
+            return self._loop
+
+    def close(self) -> None:
+        with self._lock:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._loop = None
+
+
+def create_app(service: GameService) -> Flask:
+    """The Flask app for `service`: the REST API, the health check and the pages."""
+    app = Flask(__name__, template_folder="pages/templates", static_folder="pages/static")
+    app.config["MAX_CONTENT_LENGTH"] = BODY_LIMIT
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False  # boards and emoji stay readable in curl
+    loop = app.extensions["tictactoe.loop"] = LoopThread()
+    api = Api(service, loop.run)
+    for route in routes():
+        if route.handler is not None:
+            view = functools.partial(route.handler, api)
+            app.add_url_rule(
+                re.sub(r"\{(\w+)\}", r"<\1>", route.path), route.operation.id, view, methods=[route.method]
+            )
+    _answer_errors_in_json(app)
+    return app
+
+
+def _answer_errors_in_json(app: Flask) -> None:
+    @app.errorhandler(GameError)
+    def game_error(error: GameError):
+        body, status, headers = refusal(error)
+        return jsonify(body), status, headers
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        code = (error.name or "error").lower().replace(" ", "_")
+        allow = {name: value for name, value in error.get_headers() if name == "Allow"}  # a 405 says what is allowed
+        return jsonify(error={"code": code, "message": error.description}), error.code, allow
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):  # a bug of ours: log it, tell the client nothing internal
+        route = request.url_rule.rule if request.url_rule else "an unknown path"  # the rule, not the room id
+        log.exception("unhandled error on %s %s", request.method, route)
+        return jsonify(error={"code": "internal_error", "message": "Something went wrong on our side."}), 500
