@@ -182,7 +182,9 @@ async def test_create_room_states_the_retention_policy(mcp, service):
     tools = {tool.name: tool for tool in await mcp.list_tools()}
     restarts = "" if service.rooms.durable else ", and when the server restarts"
     assert tools["create_room"].description == (
-        "Start a new tic-tac-toe game; the user is X and moves first. Returns the room_id to pass to later calls.\n\n"
+        'Start a tic-tac-toe game. Against the opponent (opponent "ai", the default) the user is X, moves first, and '
+        'the opponent answers each move in the same call. With opponent "human" it is a room for two people: the user '
+        "takes a seat (X or O by lot; X moves first), shares the room_id, and keeps the player_token it returns. "
         f"A room is deleted 60 minutes after its last move or message{restarts}; "
         "the server holds at most 10000 rooms at once. Give a name to appear on the leaderboard."
     )

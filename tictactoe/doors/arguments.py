@@ -36,30 +36,26 @@ OpponentKind = Annotated[
     Literal["ai", "human"],
     Field(description='"ai" (default): play the opponent. "human": a room for two people; share its room_id.'),
 ]
-# Whitespace as Python's str.strip() sees it, which is what the service checks (not ECMA's \s).
-BLANK = r"\t-\r \u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-# Patterns the service enforces itself, in its own words (text.py): published in the schemas, not checked here.
-FIT = {"pattern": f"^[^{CONTROLS}]*$"}
-SAID = {"minLength": 1, "maxLength": MESSAGE_LIMIT, "pattern": f"^[^{CONTROLS}]*[^{BLANK}{CONTROLS}][^{CONTROLS}]*$"}
 Name = Annotated[
     str,
-    Field(
-        max_length=NAME_LIMIT,
-        description="Your display name: the other player sees it, the leaderboard lists it.",
-        json_schema_extra=FIT,
-    ),
+    Field(max_length=NAME_LIMIT, description="Your display name: the other player sees it, the leaderboard lists it."),
 ]
+Named = Annotated[str, Field(max_length=NAME_LIMIT, description="A player's name, for their record. Optional.")]
 Token = Annotated[str, Field(max_length=64, description="Your seat's player_token, in a room for two people.")]
 Message = Annotated[
     str,
-    Field(description="What you say (1-500 characters); chat never changes the board.", json_schema_extra=SAID),
+    Field(
+        description="What you say; chat never changes the board.",
+        json_schema_extra={"minLength": 1, "maxLength": MESSAGE_LIMIT},  # the service judges it, in its own words
+    ),
 ]
-
-
 Leaders = Annotated[int, Field(ge=1, le=LEADERS_MOST, description="Names on the leaderboard (default 10).")]
-Named = Annotated[
-    str, Field(max_length=NAME_LIMIT, description="A player's name, for their record. Optional.", json_schema_extra=FIT)
-]
+
+# The REST API's document also spells out, as patterns, what the service refuses in its own words (text.py): its
+# fuzz tests generate requests from them. A model reading a tool's schema is better served by the words.
+BLANK = r"\t-\r \u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"  # str.strip()'s
+FIT = Field(json_schema_extra={"pattern": f"^[^{CONTROLS}]*$"})
+SAID = Field(json_schema_extra={"pattern": f"^[^{CONTROLS}]*[^{BLANK}{CONTROLS}][^{CONTROLS}]*$"})
 
 
 class NewRoom(TypedDict, total=False):
@@ -70,11 +66,11 @@ class NewRoom(TypedDict, total=False):
         Field(description="Omitted or null: Mistral plays if the server has a key, else the default."),
     ]
     opponent: OpponentKind
-    name: Name
+    name: Annotated[Name, FIT]
 
 
 class Join(TypedDict, total=False):
-    name: Name
+    name: Annotated[Name, FIT]
 
 
 class Leave(TypedDict):
@@ -94,7 +90,7 @@ class Move(TypedDict):
 
 
 class Chat(TypedDict):
-    message: Message
+    message: Annotated[Message, SAID]
     player_token: NotRequired[Token]
 
 
@@ -102,7 +98,7 @@ class StatsQuery(TypedDict, total=False):
     """GET /stats: what to show beside the leaderboard."""
 
     limit: Leaders
-    name: Named
+    name: Annotated[Named, FIT]
 
 
 def explain(details: list[ErrorDetails]) -> GameError:
@@ -110,7 +106,7 @@ def explain(details: list[ErrorDetails]) -> GameError:
     first = details[0] if details else None
     field = str(first["loc"][0]) if first and first["loc"] else "arguments"
     if field == "position":
-        if first["type"] == "missing":
+        if first["type"] in ("missing", "missing_argument"):  # a body's key; a function's argument
             return InvalidPosition("position is required: the cell to play, a whole number from 0 to 8.")
         return InvalidPosition(f"position must be a whole number from 0 to 8, got {as_json(first.get('input'))}.")
     return InvalidRequest(f"{field}: {first['msg'] if first else 'invalid arguments'}.")

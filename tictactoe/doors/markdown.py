@@ -75,8 +75,26 @@ def room_markdown(state: dict) -> str:
     links = state.get("links", {})
     if links.get("play", "").startswith("http"):  # absolute: the request said where this server is reached
         parts.append(f"Live board: [play in your browser]({links['play']}) · [a link to share]({links['watch']})")
-    parts.append(f"_Next:_ {state['next_step']}")
+    parts.append(_next_markdown(state))
     return "\n\n".join(parts)
+
+
+def _next_markdown(state: dict) -> str:
+    """What to do next, with what the next call needs: hosts that show a model only the text lose the rest."""
+    facts = [f"room_id `{state['room_id']}`", f"version {state['version']}"]
+    if "player_token" in state:
+        facts.append(f"your player_token `{state['player_token']}` (your seat: pass it on, keep it secret)")
+    if "ticket" in state:
+        facts.append(f"ticket `{state['ticket']}`")
+    return f"_Next:_ {state['next_step']} ({'; '.join(facts)})"
+
+
+def queue_markdown(waiting: dict, patience: float) -> str:
+    """A place in the pairing queue, as a chat shows it: with the ticket that keeps it."""
+    return (
+        f"Waiting for a partner: you are number {waiting['position']} in the queue. Call enter_queue again with "
+        f"ticket `{waiting['ticket']}` within {patience / 60:g} minutes, or your place is given up."
+    )
 
 
 def _turn_markdown(turn: dict, name: str) -> str:

@@ -11,6 +11,7 @@ import functools
 
 from pydantic import TypeAdapter
 
+from tictactoe import __version__
 from tictactoe.doors.http import meanings
 from tictactoe.doors.pages.routes import HOME, PAGES
 from tictactoe.doors.rest import REST
@@ -49,7 +50,7 @@ def openapi_document() -> dict:
         "openapi": "3.1.0",
         "info": {
             "title": "Tic-tac-toe",
-            "version": "0.1.0",
+            "version": __version__,
             "description": "Tic-tac-toe against a trash-talking opponent: you are X and move first, and every move "
             "answers with the opponent's reply. A room is private to whoever holds its id.",
         },

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tictactoe.game.errors import Busy, GameError, InvalidRequest, RoomFull
-from tictactoe.game.rules import X, other
+from tictactoe.game.rules import HUMAN, X, other
 from tictactoe.services.limits import RateLimiter
 from tictactoe.state.room import Room
 from tictactoe.state.seats import ANONYMOUS, Seat
@@ -145,6 +145,11 @@ class People:
     def leave(self, room_id: str, token: str | None) -> Seated:
         """Leave a room: an unfinished game is lost by forfeit, and the other person is told."""
         room = self.rooms.get(room_id)
+        if not room.two_people:
+            raise InvalidRequest(
+                "Leaving is for games between two people: against the opponent, just stop, or start another game "
+                "with create_room."
+            )
         seat = room.seat_of(token)
         if room.leave(seat.mark):
             room.tell(other(seat.mark), "partner.disconnected", {"room_id": room.id, "forfeit": room.forfeited_by})
@@ -173,7 +178,7 @@ class People:
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 <= timeout <= WAIT_MOST:
             raise InvalidRequest(f"timeout_seconds must be a number from 0 to {WAIT_MOST:g}.")
         room = self.rooms.get(room_id)
-        mark = room.seat_of(token).mark
+        mark = room.seat_of(token).mark if room.two_people else HUMAN  # against the opponent: no seat to prove
         partner = other(mark)
         started = time.monotonic()
         heard = _said_by(room, partner)
@@ -256,6 +261,7 @@ def _news(room: Room, mark: str, heard: float) -> str | None:
         return "game_over"
     if _said_by(room, other(mark)) > heard:
         return "message"
-    if len(room.seats) == 2 and room.board.turn == mark:
+    ready = len(room.seats) == 2 if room.two_people else not room.thinking  # a partner there; the opponent done
+    if ready and room.board.turn == mark:
         return "your_turn"
     return None

@@ -3,39 +3,59 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastmcp import Context
-from fastmcp.tools import ToolResult
+from fastmcp import Context, FastMCP
+from fastmcp.tools import FunctionTool, ToolResult
 from mcp.types import ToolAnnotations
-from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 
+from tictactoe.doors.arguments import Token
 from tictactoe.doors.markdown import board_markdown, escaped, room_markdown, with_base
-from tictactoe.game.errors import Busy, GameError, RoomRequired
+from tictactoe.game.errors import Busy, GameError
 from tictactoe.services.games import LOCAL
-from tictactoe.state.seats import ANONYMOUS, player_key
-
-ROOMS_REMEMBERED = 50  # per connection, for list_rooms
 
 RoomId = Annotated[
     str,
-    Field(max_length=64, description="The room's id from create_room. Omit to use this connection's current room."),
+    Field(
+        max_length=64,
+        description="The room's id (from create_room, join_room or enter_queue). Omit for this connection's current "
+        "room over SSE or stdio.",
+    ),
+]
+PlayerToken = Annotated[
+    Token,
+    Field(
+        description="Your seat's token in a room for two (from create_room, join_room or enter_queue). Omit where the "
+        "connection keeps it: SSE, stdio.",
+    ),
 ]
 PLAY = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False)
 READ = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
 
 
-def has_session(ctx: Context) -> bool:
-    """Whether calls on this connection share a session (SSE, stdio and handshake-era HTTP do)."""
-    request = ctx.request_context
-    return request is not None and request.protocol_version not in MODERN_PROTOCOL_VERSIONS
+class LeanTool(FunctionTool):
+    """A tool as clients see it, without the `_meta.fastmcp` (its tags) fastmcp adds to every tool: noise in every
+    tools/list a host reads, and nothing a client can use."""
+
+    def get_meta(self) -> dict[str, Any]:
+        meta = super().get_meta()
+        meta.pop("fastmcp", None)
+        return meta
 
 
-def player_of(ctx: Context) -> str:
-    """Whose record this caller's results go to: their connection's, if calls on it share a session."""
-    return player_key("connection", ctx.session_id) if has_session(ctx) else ANONYMOUS
+def tool(mcp: FastMCP, **options: Any) -> Callable[[Callable], Callable]:
+    """Register the decorated function on `mcp` as a LeanTool, its docstring as the description, in one paragraph:
+    hosts show a description as it is, and a docstring's line breaks fall mid-sentence."""
+
+    def register(fn: Callable) -> Callable:
+        description = options.pop("description", None) or " ".join(inspect.getdoc(fn).split())
+        mcp.add_tool(LeanTool.from_function(fn, description=description, **options))
+        return fn
+
+    return register
 
 
 def client_of(ctx: Context) -> str:
@@ -43,27 +63,6 @@ def client_of(ctx: Context) -> str:
     request = ctx.request_context.request if ctx.request_context is not None else None
     client = getattr(request, "client", None)
     return client.host if client is not None else LOCAL
-
-
-async def target_room(ctx: Context, room_id: str) -> str:
-    """The room a call is about: the one named, else this connection's current room."""
-    if room_id:
-        return room_id
-    if not has_session(ctx):
-        raise RoomRequired("This connection keeps no session between calls, so pass room_id (create_room returned it).")
-    current = await ctx.get_state("current_room")
-    if not current:
-        raise RoomRequired("There is no current room on this connection: call create_room first, or pass room_id.")
-    return current
-
-
-async def remember(ctx: Context, room_id: str) -> None:
-    """Make `room_id` this connection's current room and list it in list_rooms."""
-    if not has_session(ctx):
-        return
-    known = [r for r in await ctx.get_state("rooms") or [] if r != room_id]
-    await ctx.set_state("rooms", [room_id, *known][:ROOMS_REMEMBERED])
-    await ctx.set_state("current_room", room_id)
 
 
 def answer(ctx: Context, state: dict) -> ToolResult:

@@ -7,29 +7,28 @@ from fastmcp.tools import ToolResult
 
 from tictactoe.doors.arguments import Leaders, Named
 from tictactoe.doors.markdown import history_markdown, stats_markdown
-from tictactoe.doors.mcp.common import READ, RoomId, player_of, refusing_game_errors
-from tictactoe.doors.mcp.seats import PlayerToken, room_and_token
+from tictactoe.doors.mcp.common import READ, PlayerToken, RoomId, refusing_game_errors, tool
+from tictactoe.doors.mcp.connections import Connections
 from tictactoe.doors.schemas import schema_of
-from tictactoe.services.games import GameService
 from tictactoe.state.answers import History, Stats
 
 
-def add_record_tools(mcp: FastMCP, service: GameService) -> None:
+def add_record_tools(mcp: FastMCP, connections: Connections) -> None:
     """Register get_game_history and get_stats on `mcp`."""
 
-    @mcp.tool(annotations=READ, output_schema=schema_of(History))
+    @tool(mcp, annotations=READ, output_schema=schema_of(History))
     @refusing_game_errors
     async def get_game_history(ctx: Context, room_id: RoomId = "", player_token: PlayerToken = "") -> ToolResult:
-        """A game from its first move: every move in order with who made it, where it came from (mcp, rest, page
-        or the server's opponent) and when, the board after each move (to replay it), and the chat."""
-        room, token = await room_and_token(ctx, service, room_id, player_token)
+        """A game from its first move: each move with who made it, where from (mcp, rest, page or server) and when,
+        and the board after it; the players; the chat."""
+        room, token = connections.room_and_token(ctx, room_id, player_token)
         history = room.history(room.mark_of(token))
         return ToolResult(content=history_markdown(history), structured_content=history)
 
-    @mcp.tool(annotations=READ, output_schema=schema_of(Stats))
+    @tool(mcp, annotations=READ, output_schema=schema_of(Stats))
     @refusing_game_errors
     async def get_stats(ctx: Context, name: Named = "", limit: Leaders = 10) -> ToolResult:
-        """The leaderboard (wins, losses and draws per named player, against each level, Mistral and people),
-        this connection's own record, and a named player's."""
-        stats = service.stats(limit, name, player_of(ctx))
+        """The leaderboard (wins, losses and draws per named player, against each level, Mistral and people), this
+        connection's own record, and a named player's."""
+        stats = connections.service.stats(limit, name, connections.player_of(ctx))
         return ToolResult(content=stats_markdown(stats), structured_content=stats)

@@ -7,12 +7,13 @@ from fastmcp import FastMCP
 from fastmcp.exceptions import ValidationError
 from fastmcp.server.middleware import Middleware
 from fastmcp.tools import ToolResult
-from key_value.aio.stores.memory import MemoryStore
 from pydantic import ValidationError as ArgumentError
 
+from tictactoe import __version__
 from tictactoe.doors.arguments import explain
 from tictactoe.doors.markdown import board_markdown
-from tictactoe.doors.mcp.common import READ, refusal, target_room
+from tictactoe.doors.mcp.common import READ, refusal, tool
+from tictactoe.doors.mcp.connections import Connections
 from tictactoe.doors.mcp.game import add_game_tools
 from tictactoe.doors.mcp.people import add_people_tools
 from tictactoe.doors.mcp.records import add_record_tools
@@ -29,29 +30,30 @@ INSTRUCTIONS = (
     "(they call join_room); then make_move on your turn and wait_for_turn for theirs. get_game_history replays a "
     "game move by move; get_stats shows the leaderboard and the user's record."
 )
-STATE_ENTRIES = 20_000  # session-state entries (two per connection); the least recently used go first
+ABOUT_A_ROOM = {"make_move", "send_chat", "get_room_state", "get_game_history", "wait_for_turn", "leave_chat"}
 
 
 class ArgumentErrors(Middleware):
     """Arguments that fail the schema (position 9, 4.5, "4") get the same coded errors as the game's own, in the
-    same words as over REST."""
+    same words as over REST; a tool about a room shows its board beside the error."""
 
-    def __init__(self, service: GameService):
-        self.service = service
+    def __init__(self, connections: Connections):
+        self.connections = connections
 
     async def on_call_tool(self, context, call_next):
         try:
             return await call_next(context)
         except ValidationError as error:
-            return refusal(await self._explain(error, context))
+            return refusal(self._explain(error, context))
 
-    async def _explain(self, error: ValidationError, context) -> GameError:
+    def _explain(self, error: ValidationError, context) -> GameError:
         explained = explain(error.__cause__.errors() if isinstance(error.__cause__, ArgumentError) else [])
-        arguments, ctx = context.message.arguments or {}, context.fastmcp_context
-        if ctx is not None:
+        ctx, tool = context.fastmcp_context, context.message.name
+        if ctx is not None and tool in ABOUT_A_ROOM:
+            arguments = context.message.arguments or {}
             try:
-                room_id = await target_room(ctx, str(arguments.get("room_id") or ""))
-                explained.room = self.service.room(room_id).to_dict()
+                room_id = self.connections.target_room(ctx, str(arguments.get("room_id") or ""))
+                explained.room = self.connections.service.room(room_id).to_dict()
             except (RoomRequired, RoomNotFound):
                 pass  # no board to show
         return explained
@@ -59,21 +61,22 @@ class ArgumentErrors(Middleware):
 
 def build_mcp(service: GameService) -> FastMCP:
     """The MCP server for `service`: the six tools of the tutorial, the two-person ones, history and scores."""
+    connections = Connections(service)
     mcp = FastMCP(
         name="TicTacToe",
+        version=__version__,
         instructions=INSTRUCTIONS,
-        middleware=[ArgumentErrors(service)],
+        middleware=[ArgumentErrors(connections)],
         strict_input_validation=True,
         mask_error_details=True,
-        session_state_store=MemoryStore(max_entries_per_collection=STATE_ENTRIES),
     )
-    add_game_tools(mcp, service)
-    add_record_tools(mcp, service)
-    add_people_tools(mcp, service)
+    add_game_tools(mcp, connections)
+    add_record_tools(mcp, connections)
+    add_people_tools(mcp, connections)
 
-    @mcp.tool(annotations=READ, output_schema=schema_of(Help))
+    @tool(mcp, annotations=READ, output_schema=schema_of(Help))
     async def get_help() -> ToolResult:
-        """How to play: the tools, the board numbering and the rules."""
+        """How to play: the rules, the board numbering and the tools."""
         shown: Help = {"tools": TOOLS, "board": [[0, 1, 2], [3, 4, 5], [6, 7, 8]]}
         return ToolResult(content=HELP, structured_content=shown)
 
