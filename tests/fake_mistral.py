@@ -1,4 +1,5 @@
-"""A stand-in for the Mistral API on 127.0.0.1, so the real SDK and our client code are what the tests run."""
+"""A stand-in for the Mistral API on 127.0.0.1, so the real SDK and our client code are what the tests run: chat
+completions for the opponent, and the Conversations API driven by a scripted model for Mistral's own MCP client."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -47,6 +49,35 @@ def well_behaved(request: dict) -> Reply:
     return Reply(json.dumps({"message": "Fake Mistral talks back."}))
 
 
+# A scripted model for the Conversations API: given everything it has seen in a conversation (the user's words and
+# each tool result's text, nothing else: what a model behind Mistral's MCP client sees), the next call it makes,
+# as (tool name, arguments), or its final words as a string.
+Model = Callable[[list[str]], "tuple[str, dict] | str"]
+
+
+def entry(output: tuple[str, dict] | str, number: int) -> dict:
+    """A conversation output entry: a function call the SDK runs against its MCP clients, or the model's message."""
+    made = {"object": "entry", "id": f"entry-{number}", "created_at": "2026-12-01T00:00:00Z"}
+    if isinstance(output, str):
+        return {**made, "type": "message.output", "role": "assistant", "content": output}
+    name, arguments = output
+    return {**made, "type": "function.call", "tool_call_id": f"call-{number}", "name": name,
+            "arguments": json.dumps(arguments)}  # fmt: skip
+
+
+def seen_in(inputs: list | str) -> list[str]:
+    """The text a model sees of a conversation's new inputs: the user's words, and each tool result's text."""
+    if isinstance(inputs, str):
+        return [inputs]
+    texts = []
+    for item in inputs:
+        if item.get("type") == "function.result":
+            texts.append("\n".join(chunk["text"] for chunk in json.loads(item["result"])))
+        elif isinstance(item.get("content"), str):
+            texts.append(item["content"])
+    return texts
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # a load test's model calls all arrive at once; the default 5 would reset most
@@ -55,8 +86,10 @@ class Server(ThreadingHTTPServer):
 class FakeMistral:
     """Answers each chat completion with the next scripted Reply, then like a well-behaved model after `delay` s."""
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self, delay: float = 0.0, model: Model | None = None) -> None:
         self.delay = delay
+        self.model = model
+        self.conversations: dict[str, list[str]] = {}  # what each conversation's model has seen
         self.requests: list[dict] = []
         self.headers: list[dict] = []
         self._script: deque[Reply] = deque()
@@ -82,6 +115,27 @@ class FakeMistral:
             self.headers.append(headers)
             return self._script.popleft() if self._script else replace(well_behaved(request), delay=self.delay)
 
+    def converse(self, path: str, request: dict) -> bytes:
+        """Start a conversation (POST /v1/conversations) or append to one, and answer as the scripted model does."""
+        with self._lock:
+            if path == "/v1/conversations":
+                conversation = f"conversation-{len(self.conversations)}"
+                self.conversations[conversation] = []
+            else:
+                conversation = path.rsplit("/", 1)[1]
+            seen = self.conversations[conversation]
+            seen.extend(seen_in(request["inputs"]))
+            number = len(seen)
+        output = entry(self.model(list(seen)), number)
+        usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        answer = {
+            "object": "conversation.response",
+            "conversation_id": conversation,
+            "outputs": [output],
+            "usage": usage,
+        }
+        return json.dumps(answer).encode()
+
     def _handler(self):
         fake = self
 
@@ -90,12 +144,17 @@ class FakeMistral:
 
             def do_POST(self) -> None:
                 request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.path.startswith("/v1/conversations"):
+                    self.answer(200, fake.converse(self.path, request))
+                    return
                 reply = fake._next(request, dict(self.headers))
                 time.sleep(reply.delay)
                 body = reply.body if reply.content is None else completion(reply.content)
-                body = body if body is not None else b"{}"
+                self.answer(reply.status, body if body is not None else b"{}")
+
+            def answer(self, status: int, body: bytes) -> None:
                 try:
-                    self.send_response(reply.status)
+                    self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
