@@ -88,8 +88,10 @@ class GameService:
     def _resumed(self, room: Room) -> Room:
         """The room, its turn finished first if the server stopped halfway through one (the human's move kept,
         the opponent's not made): the engine answers at once, so no room is ever stuck."""
+        if not _stopped_in(room):
+            return room  # as nearly always: no change, so nothing for the store to hold
         with room.change():
-            if not room.two_people and not room.thinking and not room.is_over() and room.board.turn == OPPONENT:
+            if _stopped_in(room):  # still, now that the room is held
                 reply = self.opponent.fallback(room.board, room.difficulty)
                 room.play(OPPONENT, reply.move, reply.by, SERVER)
                 room.say(OPPONENT, reply.line, SERVER)
@@ -121,7 +123,7 @@ class GameService:
         board = self._move(room, mark, position, expected_version, via)
         outcome = board.outcome()
         if room.two_people:
-            room.tell(other(mark), "move.made", {"room_id": room.id, "mark": mark, "position": position})
+            self.people.tell(room, other(mark), "move.made", {"room_id": room.id, "mark": mark, "position": position})
             return Turn(room, position, None, mark)
         if outcome is not None:
             _opponent_says(room, await self.opponent.react(board, "lose" if outcome.winner else "draw_by_human"))
@@ -186,9 +188,8 @@ class GameService:
             room.say(mark, text, via)
             board = room.board
         if room.two_people:
-            room.tell(
-                other(mark), "message.received", {"room_id": room.id, "from": room.seats[mark].name, "text": text}
-            )
+            news = {"room_id": room.id, "from": room.seats[mark].name, "text": text}
+            self.people.tell(room, other(mark), "message.received", news)
             return Seen(room, mark)
         _opponent_says(room, await self.opponent.answer(board, message))
         return Seen(room)
@@ -205,6 +206,12 @@ class GameService:
         if player != ANONYMOUS:
             stats["you"] = scores.of_player(player)
         return stats
+
+
+def _stopped_in(room: Room) -> bool:
+    """Whether the server stopped halfway through a turn in `room`: the human's move kept, the opponent's not made,
+    and nobody thinking of it any more."""
+    return not room.two_people and not room.thinking and not room.is_over() and room.board.turn == OPPONENT
 
 
 def _opponent_says(room: Room, line: str) -> None:

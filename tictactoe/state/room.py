@@ -11,7 +11,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 
 from tictactoe.game.errors import GameOver, NotYourTurn
@@ -25,6 +25,7 @@ SERVER = "server"  # where the opponent's moves and lines come from
 # What a change may set anew, beside the moves, the chat and the seats: put back as it was if the change fails.
 ROLLED_BACK = ("board", "human", "forfeited_by", "closed", "said", "scored", "thinking",
                "version", "board_version", "updated_at")  # fmt: skip
+HERE_ONLY = ("lock", "_waiters", "on_change", "held", "_before")  # what no other process's copy of the room has
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ class Room(Seating, Showing):
         self.lock = threading.RLock()  # re-entrant: to_dict takes it too, also from inside a locked change
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()  # async callers waiting
         self.on_change: Callable[[Room], None] | None = None  # the store's, to keep each change
+        # The store's, around each change: a store other processes share holds the room for it, fresh.
+        self.held: Callable[[Room], AbstractContextManager] = nullcontext
         self._before: tuple[dict, dict[str, bool]] | None = None  # the state the change under way began from
 
     @contextmanager
@@ -86,17 +89,18 @@ class Room(Seating, Showing):
             if self._before is not None:
                 yield
                 return
-            self._before = before = self._state()
-            version = self.version
-            try:
-                yield
-                if self.version != version and self.on_change is not None:
-                    self.on_change(self)
-            except BaseException:
-                self._roll_back(*before)
-                raise
-            finally:
-                self._before = None
+            with self.held(self):
+                self._before = before = self._state()
+                version = self.version
+                try:
+                    yield
+                    if self.version != version and self.on_change is not None:
+                        self.on_change(self)
+                except BaseException:
+                    self._roll_back(*before)
+                    raise
+                finally:
+                    self._before = None
             if self.version != version:
                 self._wake()
 
@@ -187,6 +191,16 @@ class Room(Seating, Showing):
         for loop, event in self._waiters:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(event.set)
+
+    def adopt(self, newer: Room) -> None:
+        """Take the state of `newer`, a later version another process kept, and wake whoever waits for it here."""
+        with self.lock:
+            vars(self).update({name: value for name, value in vars(newer).items() if name not in HERE_ONLY})
+            self._wake()
+
+    def awaited(self) -> bool:
+        """Whether anyone in this process waits for the room's next version."""
+        return bool(self._waiters)
 
     async def changed_since(self, version: int, timeout: float) -> bool:
         """Wait, without blocking the event loop, until the room is past `version` or `timeout` s pass."""

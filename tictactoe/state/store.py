@@ -14,12 +14,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from tictactoe.game.errors import RoomNotFound, StoreUnavailable, TooManyRooms
 from tictactoe.state.database import connect, migrate
 from tictactoe.state.room import Room
 from tictactoe.state.scores import Scores
+from tictactoe.state.shared import Leases, Notes, Reach
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,16 @@ class RoomStore:
         self._db = self._open()
         self._db_lock = threading.Lock()  # one connection, one writer at a time
         self.scores = Scores(self._db, self._db_lock)
+        self.reach = Reach()  # the connections news can be pushed to
+        self._leases = Leases()
+
+    def notes(self, kind: str, kept: int) -> Notes:
+        """Records of `kind` by key (a connection's memory, a queue ticket), at most `kept` of them."""
+        return Notes(kept)
+
+    def lease(self, name: str) -> AbstractContextManager:
+        """Held by one request at a time (the pairing queue's, say)."""
+        return self._leases.held(name)
 
     def _open(self) -> sqlite3.Connection:
         """The scores' database, in memory: gone with the process, as the rooms are."""
@@ -90,10 +101,7 @@ class RoomStore:
                 self._forget([room.id])
                 room = None
         if room is None:
-            raise RoomNotFound(
-                f"{missing}: rooms are deleted {self.ttl / 60:g} minutes after their last move or message. "
-                "Check the id, or start a new game with create_room."
-            )
+            raise not_found(missing, self.ttl)
         return room
 
     def __len__(self) -> int:
@@ -141,3 +149,11 @@ class RoomStore:
                         self._db.execute("ROLLBACK")
             except sqlite3.Error as error:
                 raise StoreUnavailable() from error
+
+
+def not_found(missing: str, ttl: float) -> RoomNotFound:
+    """No room where the caller looked (`missing` says where), and what to do."""
+    return RoomNotFound(
+        f"{missing}: rooms are deleted {ttl / 60:g} minutes after their last move or message. "
+        "Check the id, or start a new game with create_room."
+    )
