@@ -6,14 +6,17 @@ no room stuck; with Redis down every request answers a JSON 503 at once, and the
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from bench.bench import NO_LIMITS, run_load
+from bench.server_process import children
 from tests.fake_mistral import FakeMistral
 from tests.redis_server import RedisServer
 from tests.servers import Served, http
@@ -53,6 +56,21 @@ def test_two_workers_serve_many_players_on_both_transports_at_once(redis_url):
     assert results.errors == []
     assert (len(results.games), results.finished) == (32, 32)
     assert log.count("Started server process") == 2
+
+
+def test_a_worker_killed_is_replaced_and_the_server_serves_on(redis_url):
+    with replicas(1, REDIS_URL=redis_url, WORKERS="2") as (server,):
+        workers = [
+            pid for pid in children(server.process.pid) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)  # connections queued on its socket that instant are reset with it
+        deadline = time.monotonic() + 10
+        while f"worker {workers[0]} stopped" not in server.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert all(http("POST", f"{server.url}/rooms", {})[0] == 201 for _ in range(20))
+        log = server.stop()
+    assert f"worker {workers[0]} stopped (exit status -9); starting another" in log
 
 
 def test_a_room_made_on_one_replica_is_played_and_watched_on_the_other(redis_url):

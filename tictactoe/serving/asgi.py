@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import sys
 
 import uvicorn
 from a2wsgi import WSGIMiddleware
@@ -22,7 +24,7 @@ from starlette.routing import Mount, Route
 from tictactoe.doors.pages.live import Viewers
 from tictactoe.services.games import GameService
 from tictactoe.serving.config import Settings
-from tictactoe.serving.connections import BoundedH11Protocol, Connections, open_files_allowed
+from tictactoe.serving.connections import Connections, open_files_allowed
 from tictactoe.serving.gate import Gate, Policy
 from tictactoe.serving.jsonrpc import JsonErrors, JsonRpcEdge
 from tictactoe.serving.relay import SseRelay
@@ -30,6 +32,7 @@ from tictactoe.serving.sessions import HttpSessions, SseSessions
 
 REST_THREADS = 128  # Flask requests served at once: a REST move holds one while the opponent thinks
 GRACE_SECONDS = 2  # on stopping, open requests (streams above all) get this long to finish
+STARTUP_FAILURE = 3  # the exit status of a server that could not start, as uvicorn's
 
 
 def build_asgi(mcp: FastMCP, flask_app: Flask, service: GameService, settings: Settings) -> Gate:
@@ -78,21 +81,23 @@ async def relaying(relay: SseRelay | None):
         await relay.close()
 
 
-def serve(app: Gate | str, settings: Settings, http: type[BoundedH11Protocol] | str | None = None) -> None:
-    """Serve `app` on the configured address until stopped, each address's connections bounded; or, given the
-    import string of a factory, one app per worker process, WORKERS of them."""
-    uvicorn.run(
+def serve(app: Gate, settings: Settings, listening: socket.socket | None = None) -> None:
+    """Serve `app` on the configured address (or on the socket `listening`, a worker's) until stopped, each
+    address's connections bounded."""
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
-        http=http or bounded(settings).protocol(),
+        http=bounded(settings).protocol(),
         log_level=settings.log_level,
         proxy_headers=False,  # the gate reads X-Forwarded-* from TRUSTED_PROXIES only
         log_config=None,  # keep the one-line logging configured by the entry point
         timeout_graceful_shutdown=GRACE_SECONDS,
-        factory=isinstance(app, str),
-        workers=settings.workers if isinstance(app, str) else 1,
     )
+    server = uvicorn.Server(config)
+    server.run(sockets=[listening] if listening is not None else None)
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)  # the address is taken, say: uvicorn logged why
 
 
 def bounded(settings: Settings) -> Connections:
