@@ -30,6 +30,25 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU time of process `pid` and of every process under it (uvicorn's workers), from /proc."""
+    own = cpu_seconds(pid)
+    if own is None:
+        return None
+    return own + sum(tree_cpu_seconds(child) or 0.0 for child in children(pid))
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started that still run."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(child) for child in task.read_text().split()]
+        except OSError:
+            continue  # the thread ended as we looked
+    return found
+
+
 def rss_kb(pid: int) -> int:
     """Resident memory of process `pid` in KB, from /proc."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
