@@ -89,7 +89,7 @@ async def test_waiting_and_leaving_in_a_game_against_the_opponent_say_what_they_
     assert (waited["event"], waited["status"]) == ("your_turn", "your_turn")
     left = await mcp.call_tool("leave_chat", {}, raise_on_error=False)
     assert left.structured_content["error"] == {
-        "code": "invalid_request",
+        "code": "no_seats",
         "message": "Leaving is for games between two people: against the opponent, just stop, or start another "
         "game with create_room.",
     }

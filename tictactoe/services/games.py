@@ -14,7 +14,7 @@ from tictactoe.services.limits import RateLimiter
 from tictactoe.services.people import GRACE_SECONDS, People, valid_name
 from tictactoe.state.room import SERVER, Room
 from tictactoe.state.scores import LEADERS_MOST
-from tictactoe.state.seats import ANONYMOUS, Player
+from tictactoe.state.seats import ANONYMOUS, NOBODY, Player
 from tictactoe.state.showing import attach_state
 from tictactoe.state.store import RoomStore
 from tictactoe.state.text import one_line, valid_text
@@ -73,7 +73,7 @@ class GameService:
             difficulty = self.default_difficulty
         room = self.rooms.add(difficulty, self.opponent.name)
         with room.change():
-            room.human = player or Player()
+            room.human = NOBODY if player in (None, NOBODY) else player  # one for all who gave no name
             room.say(OPPONENT, self.opponent.welcome(), SERVER)
         log.info("room created (%s)", difficulty or "mistral")
         return room

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tictactoe.game.errors import Busy, GameError, InvalidRequest, RoomFull
+from tictactoe.game.errors import Busy, GameError, InvalidRequest, NoSeats, RoomFull
 from tictactoe.game.rules import HUMAN, X, other
 from tictactoe.services.limits import RateLimiter
 from tictactoe.state.room import Room
@@ -146,7 +146,7 @@ class People:
         """Leave a room: an unfinished game is lost by forfeit, and the other person is told."""
         room = self.rooms.get(room_id)
         if not room.two_people:
-            raise InvalidRequest(
+            raise NoSeats(
                 "Leaving is for games between two people: against the opponent, just stop, or start another game "
                 "with create_room."
             )

@@ -4,6 +4,7 @@ streams, then Flask; behind the gate, and served by uvicorn with bounded connect
 from __future__ import annotations
 
 import contextlib
+import gc
 
 import uvicorn
 from a2wsgi import WSGIMiddleware
@@ -37,6 +38,7 @@ def build_asgi(mcp: FastMCP, flask_app: Flask, service: GameService, settings: S
     @contextlib.asynccontextmanager
     async def lifespan(app):
         async with sse.lifespan(app), streamable.lifespan(app):
+            gc.freeze()  # what is loaded by now lives as long as the server: full collections need not walk it
             yield
 
     routes = Starlette(
