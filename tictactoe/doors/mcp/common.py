@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastmcp import Context
+from fastmcp.exceptions import FastMCPError, NotFoundError
 from fastmcp.tools import ToolResult
 from mcp.types import ToolAnnotations
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -98,3 +100,12 @@ def refusing_game_errors(tool: Callable[..., Awaitable[ToolResult]]) -> Callable
             return refusal(error)
 
     return wrapper
+
+
+class UnknownResource(FastMCPError, NotFoundError):
+    """A resource URI that names nothing, such as a room that never was or has expired. As a NotFoundError, fastmcp
+    answers it as it answers a URI no template matches (SEP-2164: -32602, the uri in `data`) rather than as an
+    internal error; as a FastMCPError it is logged at the level given here, debug: the caller's mistake, not a bug."""
+
+    def __init__(self):
+        super().__init__("Nothing at this URI.", log_level=logging.DEBUG)

@@ -14,6 +14,7 @@ from tictactoe.doors.mcp.common import (
     PLAY,
     READ,
     RoomId,
+    UnknownResource,
     answer,
     client_of,
     has_session,
@@ -22,6 +23,7 @@ from tictactoe.doors.mcp.common import (
 )
 from tictactoe.doors.mcp.seats import PlayerToken, listener_for, queue_ticket, remember_seat, room_and_token, seat_token
 from tictactoe.doors.schemas import schema_of
+from tictactoe.game.errors import RoomNotFound
 from tictactoe.services.games import GameService
 from tictactoe.services.people import QUEUE_PATIENCE, WAIT_DEFAULT, WAIT_MOST
 from tictactoe.state.answers import Matched, QueueLeft, QueueWaiting, RoomState, Seated, Waited
@@ -103,5 +105,8 @@ def _add_seat_tools(mcp: FastMCP, service: GameService) -> None:
     @mcp.resource("tictactoe://rooms/{room_id}", mime_type="application/json")
     async def room_resource(room_id: str, ctx: Context) -> dict:
         """A room, as the reader sees it: from their seat if they hold one, else as a spectator."""
-        room = service.room(room_id)
+        try:
+            room = service.room(room_id)
+        except RoomNotFound:
+            raise UnknownResource() from None
         return room.seen_by(await seat_token(ctx, service, room, ""))
