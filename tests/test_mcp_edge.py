@@ -122,6 +122,24 @@ async def test_each_client_holds_its_share_of_streamable_http_sessions(server):
         assert (await greedy.post(f"{server.url}/mcp", json=INITIALIZE, headers=ACCEPT)).status_code == 200
 
 
+async def test_an_initialize_of_the_sessionless_era_is_not_taken_for_a_session(server):
+    """That era has no initialize: the library answers it 404 and opens nothing, so a client whose share of sessions
+    is full gets that answer, not a refusal for holding too many."""
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"_meta": meta}}
+    modern = {**ACCEPT, "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "initialize"}
+    async with client_at("127.0.0.10") as client:
+        opened = [await client.post(f"{server.url}/mcp", json=INITIALIZE, headers=ACCEPT) for _ in range(3)]
+        answered = await client.post(f"{server.url}/mcp", json=initialize, headers=modern)
+    assert [response.status_code for response in opened] == [200, 200, 200]
+    assert answered.status_code == 404
+    assert answered.json() == {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "error": {"code": -32601, "message": "Method not found", "data": "initialize"},
+    }
+
+
 async def test_idle_streamable_http_sessions_are_closed_and_free_their_place(server):
     async with client_at("127.0.0.7") as client:
         opened = [await client.post(f"{server.url}/mcp", json=INITIALIZE, headers=ACCEPT) for _ in range(3)]

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from urllib.parse import parse_qs
 
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -149,6 +150,14 @@ class SseSessions(Sessions):
         return receive_until_idle
 
 
+def handshake_era(scope: Scope) -> bool:
+    """Whether the library serves this request in the handshake era, where an `initialize` opens a session. It goes
+    by the MCP-Protocol-Version header: with a sessionless (or unknown) version, an `initialize` opens nothing (it
+    is answered 404, a method that era does not have), so it must neither count as nor be refused as a session."""
+    version = Headers(scope=scope).get("mcp-protocol-version")
+    return version is None or version in HANDSHAKE_PROTOCOL_VERSIONS
+
+
 class HttpSessions(Sessions):
     """Streamable HTTP: a session is made by an `initialize` (the answer names it in Mcp-Session-Id) and ends with
     a DELETE, or when the library closes it after `idle` seconds unused (as it is told to, in build_asgi)."""
@@ -162,7 +171,7 @@ class HttpSessions(Sessions):
         message = scope.get(MESSAGE)
         if session_id is not None:
             await self.app(scope, receive, self._using(send, session_id, scope["method"]))
-        elif isinstance(message, dict) and message.get("method") == "initialize":
+        elif isinstance(message, dict) and message.get("method") == "initialize" and handshake_era(scope):
             await self._open(scope, receive, send, message.get("id"))
         else:
             await self.app(scope, receive, send)  # no session: the sessionless 2026-07-28 protocol
