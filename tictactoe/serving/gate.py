@@ -27,7 +27,9 @@ from tictactoe.serving.config import Settings
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 MCP_PATHS = ("/sse", "/messages/", "/mcp")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # everything else is a write, and needs the token if there is one
-STREAM_PATHS = re.compile(r"/sse$|/rooms/[^/]+/events$|/watch/[^/]+/events$")  # long-lived: capped on their own
+# Long-lived GETs, each capped on its own: SSE sessions, the live pages, and a streamable-HTTP session's GET stream
+# (one per session, whose count HttpSessions caps).
+STREAM_PATHS = re.compile(r"/sse$|/mcp$|/rooms/[^/]+/events$|/watch/[^/]+/events$")
 BODY_LIMIT = 64 * 1024  # bytes in any request body; JSON-RPC calls to these tools are far smaller
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID"
 CORS_EXPOSE_HEADERS = "Location, Retry-After, WWW-Authenticate, Mcp-Session-Id"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastmcp import Context, FastMCP
+from fastmcp.exceptions import FastMCPError, NotFoundError
 from fastmcp.tools import FunctionTool, ToolResult
 from mcp.types import ToolAnnotations
 from pydantic import Field
@@ -97,3 +99,12 @@ def refusing_game_errors(tool: Callable[..., Awaitable[ToolResult]]) -> Callable
             return refusal(error)
 
     return wrapper
+
+
+class UnknownResource(FastMCPError, NotFoundError):
+    """A resource URI that names nothing, such as a room that never was or has expired. As a NotFoundError, fastmcp
+    answers it as it answers a URI no template matches (SEP-2164: -32602, the uri in `data`) rather than as an
+    internal error; as a FastMCPError it is logged at the level given here, debug: the caller's mistake, not a bug."""
+
+    def __init__(self):
+        super().__init__("Nothing at this URI.", log_level=logging.DEBUG)

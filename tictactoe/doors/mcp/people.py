@@ -7,19 +7,27 @@ from typing import Annotated
 
 from fastmcp import Context, FastMCP
 from fastmcp.tools import ToolResult
-from mcp.shared.exceptions import MCPError
 from pydantic import Field
 
 from tictactoe.doors.arguments import Name
 from tictactoe.doors.markdown import queue_markdown
-from tictactoe.doors.mcp.common import PLAY, READ, PlayerToken, RoomId, answer, client_of, refusing_game_errors, tool
+from tictactoe.doors.mcp.common import (
+    PLAY,
+    READ,
+    PlayerToken,
+    RoomId,
+    UnknownResource,
+    answer,
+    client_of,
+    refusing_game_errors,
+    tool,
+)
 from tictactoe.doors.mcp.connections import Connections, listener_for
 from tictactoe.doors.schemas import schema_of
 from tictactoe.game.errors import RoomNotFound
 from tictactoe.services.people import QUEUE_PATIENCE, WAIT_DEFAULT, WAIT_MOST
 from tictactoe.state.answers import Matched, QueueLeft, QueueWaiting, RoomState, Seated, Waited
 
-RESOURCE_NOT_FOUND = -32002  # the MCP specification's code for a resource that is not there
 Ticket = Annotated[
     str,
     Field(
@@ -108,6 +116,6 @@ def _add_seat_tools(mcp: FastMCP, connections: Connections) -> None:
         """A room, as the reader sees it: from their seat if they hold one, else as a spectator."""
         try:
             room = service.room(room_id)
-        except RoomNotFound as missing:
-            raise MCPError(RESOURCE_NOT_FOUND, missing.message) from None
+        except RoomNotFound:
+            raise UnknownResource() from None
         return room.seen_by(connections.seat_token(ctx, room, ""))
