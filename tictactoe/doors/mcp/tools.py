@@ -12,6 +12,7 @@ from pydantic import ValidationError as ArgumentError
 
 from tictactoe.doors.arguments import explain
 from tictactoe.doors.markdown import board_markdown
+from tictactoe.doors.mcp.apps import add_board
 from tictactoe.doors.mcp.common import READ, refusal, target_room
 from tictactoe.doors.mcp.game import add_game_tools
 from tictactoe.doors.mcp.people import add_people_tools
@@ -70,6 +71,7 @@ def build_mcp(service: GameService) -> FastMCP:
     add_game_tools(mcp, service)
     add_record_tools(mcp, service)
     add_people_tools(mcp, service)
+    add_board(mcp)
 
     @mcp.tool(annotations=READ, output_schema=schema_of(Help))
     async def get_help() -> ToolResult:
