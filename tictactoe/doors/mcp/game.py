@@ -9,6 +9,7 @@ from fastmcp.tools import ToolResult
 from pydantic import Field
 
 from tictactoe.doors.arguments import Difficulty, Message, Name, OpponentKind, Position, Version
+from tictactoe.doors.mcp.apps import ON_BOARD
 from tictactoe.doors.mcp.common import (
     PLAY,
     READ,
@@ -60,7 +61,10 @@ def _add_start_tool(mcp: FastMCP, service: GameService) -> None:
     )
 
     @mcp.tool(
-        annotations=PLAY, description=f"{CREATE_ROOM}\n\n{retention}", output_schema=schema_of(Seated | RoomState)
+        annotations=PLAY,
+        description=f"{CREATE_ROOM}\n\n{retention}",
+        output_schema=schema_of(Seated | RoomState),
+        app=ON_BOARD,
     )
     @refusing_game_errors
     async def create_room(
@@ -79,7 +83,7 @@ def _add_start_tool(mcp: FastMCP, service: GameService) -> None:
 def _add_move_tools(mcp: FastMCP, service: GameService) -> None:
     """Register make_move and send_chat on `mcp`."""
 
-    @mcp.tool(annotations=PLAY, output_schema=schema_of(Turn))
+    @mcp.tool(annotations=PLAY, output_schema=schema_of(Turn), app=ON_BOARD)
     @refusing_game_errors
     async def make_move(
         ctx: Context, position: Position, room_id: RoomId = "", expected_version: ExpectedVersion = 0,
@@ -116,7 +120,7 @@ def _add_move_tools(mcp: FastMCP, service: GameService) -> None:
 def _add_look_tools(mcp: FastMCP, service: GameService) -> None:
     """Register get_room_state and list_rooms on `mcp`."""
 
-    @mcp.tool(annotations=READ, output_schema=schema_of(RoomState))
+    @mcp.tool(annotations=READ, output_schema=schema_of(RoomState), app=ON_BOARD)
     @refusing_game_errors
     async def get_room_state(ctx: Context, room_id: RoomId = "", player_token: PlayerToken = "") -> ToolResult:
         """Show a room: the board, whose turn, the status, the legal moves and the latest chat."""

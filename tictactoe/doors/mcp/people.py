@@ -10,6 +10,7 @@ from fastmcp.tools import ToolResult
 from pydantic import Field
 
 from tictactoe.doors.arguments import Name
+from tictactoe.doors.mcp.apps import ON_BOARD
 from tictactoe.doors.mcp.common import (
     PLAY,
     READ,
@@ -39,7 +40,7 @@ def add_people_tools(mcp: FastMCP, service: GameService) -> None:
 def _add_queue_tools(mcp: FastMCP, service: GameService) -> None:
     """Register enter_queue and leave_queue on `mcp`."""
 
-    @mcp.tool(annotations=PLAY, output_schema=schema_of(QueueWaiting | Matched))
+    @mcp.tool(annotations=PLAY, output_schema=schema_of(QueueWaiting | Matched), app=ON_BOARD)
     @refusing_game_errors
     async def enter_queue(ctx: Context, name: Name = "", ticket: Ticket = "") -> ToolResult:
         """Find a stranger to play: the first two waiting are paired in a new room, X and O by lot.
@@ -73,7 +74,7 @@ def _add_queue_tools(mcp: FastMCP, service: GameService) -> None:
 def _add_seat_tools(mcp: FastMCP, service: GameService) -> None:
     """Register join_room, wait_for_turn, leave_chat and the room resource on `mcp`."""
 
-    @mcp.tool(annotations=PLAY, output_schema=schema_of(Seated))
+    @mcp.tool(annotations=PLAY, output_schema=schema_of(Seated), app=ON_BOARD)
     @refusing_game_errors
     async def join_room(ctx: Context, room_id: Annotated[str, Field(max_length=64)], name: Name = "") -> ToolResult:
         """Take the free seat in a room someone made for two people (create_room with opponent "human")."""
@@ -81,7 +82,7 @@ def _add_seat_tools(mcp: FastMCP, service: GameService) -> None:
         await remember_seat(ctx, service, room_id, seated.seat.token)
         return answer(ctx, seated.to_dict())
 
-    @mcp.tool(annotations=READ, output_schema=schema_of(Waited))
+    @mcp.tool(annotations=READ, output_schema=schema_of(Waited), app=ON_BOARD)
     @refusing_game_errors
     async def wait_for_turn(
         ctx: Context, room_id: RoomId = "", timeout_seconds: Waiting = WAIT_DEFAULT, player_token: PlayerToken = ""
@@ -92,7 +93,7 @@ def _add_seat_tools(mcp: FastMCP, service: GameService) -> None:
         waited = await service.people.wait_for_turn(room.id, token, timeout_seconds)
         return answer(ctx, waited.to_dict())
 
-    @mcp.tool(annotations=PLAY, output_schema=schema_of(RoomState))
+    @mcp.tool(annotations=PLAY, output_schema=schema_of(RoomState), app=ON_BOARD)
     @refusing_game_errors
     async def leave_chat(ctx: Context, room_id: RoomId = "", player_token: PlayerToken = "") -> ToolResult:
         """Leave a game between two people: the other player is told, and an unfinished game is yours lost."""
