@@ -2,6 +2,7 @@ import random
 
 import pytest
 from fastmcp import Client
+from playwright.async_api import async_playwright
 
 from tests.fake_mistral import FakeMistral
 from tictactoe.doors.flask_app import create_app
@@ -13,6 +14,7 @@ from tictactoe.state.sqlite_store import SqliteRoomStore
 from tictactoe.state.store import RoomStore
 
 TEST_KEY = "test-key-do-not-log"
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; .ci/run installs it
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -49,3 +51,12 @@ async def mcp(service):
     """An in-memory MCP client on a handshake-era session, like a LeChat connection over SSE."""
     async with Client(build_mcp(service), mode="legacy") as client:
         yield client
+
+
+@pytest.fixture
+async def browser():
+    """Debian's Chromium, headless, driven by Playwright (which downloads no browser of its own)."""
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM)
+        yield chromium
+        await chromium.close()

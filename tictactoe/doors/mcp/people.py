@@ -11,6 +11,7 @@ from pydantic import Field
 
 from tictactoe.doors.arguments import Name
 from tictactoe.doors.markdown import queue_markdown
+from tictactoe.doors.mcp.apps import ON_BOARD
 from tictactoe.doors.mcp.common import (
     PLAY,
     READ,
@@ -58,7 +59,7 @@ def _add_queue_tools(mcp: FastMCP, connections: Connections) -> None:
         f"first). While waiting, call again with the ticket within {QUEUE_PATIENCE / 60:g} minutes to keep your place."
     )
 
-    @tool(mcp, annotations=PLAY, description=described, output_schema=schema_of(QueueWaiting | Matched))
+    @tool(mcp, meta=ON_BOARD, annotations=PLAY, description=described, output_schema=schema_of(QueueWaiting | Matched))
     @refusing_game_errors
     async def enter_queue(ctx: Context, name: Name = "", ticket: Ticket = "") -> ToolResult:
         given = connections.queue_ticket(ctx, ticket)
@@ -82,7 +83,7 @@ def _add_seat_tools(mcp: FastMCP, connections: Connections) -> None:
     """Register join_room, wait_for_turn, leave_chat and the room resource on `mcp`."""
     service = connections.service
 
-    @tool(mcp, annotations=PLAY, output_schema=schema_of(Seated))
+    @tool(mcp, meta=ON_BOARD, annotations=PLAY, output_schema=schema_of(Seated))
     @refusing_game_errors
     async def join_room(ctx: Context, room_id: Invitation, name: Name = "") -> ToolResult:
         """Take the free seat in a room someone made for two people (create_room with opponent "human"); returns the
@@ -91,7 +92,7 @@ def _add_seat_tools(mcp: FastMCP, connections: Connections) -> None:
         connections.remember_seat(ctx, room_id, seated.seat.token)
         return answer(ctx, seated.to_dict())
 
-    @tool(mcp, annotations=READ, output_schema=schema_of(Waited))
+    @tool(mcp, meta=ON_BOARD, annotations=READ, output_schema=schema_of(Waited))
     @refusing_game_errors
     async def wait_for_turn(
         ctx: Context, room_id: RoomId = "", timeout_seconds: Waiting = WAIT_DEFAULT, player_token: PlayerToken = ""
@@ -103,7 +104,7 @@ def _add_seat_tools(mcp: FastMCP, connections: Connections) -> None:
         waited = await service.people.wait_for_turn(room.id, token, timeout_seconds)
         return answer(ctx, waited.to_dict())
 
-    @tool(mcp, annotations=PLAY, output_schema=schema_of(RoomState))
+    @tool(mcp, meta=ON_BOARD, annotations=PLAY, output_schema=schema_of(RoomState))
     @refusing_game_errors
     async def leave_chat(ctx: Context, room_id: RoomId = "", player_token: PlayerToken = "") -> ToolResult:
         """Leave a game between two people: the other player is told, and an unfinished game is lost by forfeit."""
