@@ -120,6 +120,20 @@ async def test_wait_for_turn_returns_on_the_other_players_move_and_chat_is_relay
         assert [(line["from"], line["text"]) for line in state["chat"]] == [("opponent", "Nice opening.")]
 
 
+async def test_a_player_waiting_alone_hears_when_the_partner_comes(server):
+    async with player(server) as alice, player(server) as bob:
+        room = await call(alice, "create_room", opponent="human")
+        waiter = asyncio.create_task(call(alice, "wait_for_turn", timeout_seconds=10))
+        await asyncio.sleep(0.3)
+        assert not waiter.done()
+        joined = await call(bob, "join_room", room_id=room["room_id"], name="Bob")
+        waited = await waiter
+        alice_is_x = joined["your_mark"] == O
+        expected = ("your_turn", "your_turn") if alice_is_x else ("partner_joined", "opponent_turn")
+        assert (waited["event"], waited["status"]) == expected
+        assert waited["opponent"]["name"] == "Bob"
+
+
 async def test_a_spectator_and_a_streamable_http_player_with_a_token(server):
     async with player(server) as host, Client(f"{server.url}/mcp") as guest, player(server) as third:
         room = await call(host, "create_room", opponent="human")

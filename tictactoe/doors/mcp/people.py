@@ -97,8 +97,8 @@ def _add_seat_tools(mcp: FastMCP, connections: Connections) -> None:
     async def wait_for_turn(
         ctx: Context, room_id: RoomId = "", timeout_seconds: Waiting = WAIT_DEFAULT, player_token: PlayerToken = ""
     ) -> ToolResult:
-        """Wait until it is the user's turn, the game ends, or the other player says something or leaves, then show
-        what happened (event), or "timeout" if nothing did in time. In a game against the opponent it answers at
+        """Wait until it is the user's turn, the game ends, or the other player comes, says something or leaves, then
+        show what happened (event), or "timeout" if nothing did in time. In a game against the opponent it answers at
         once: the opponent moves within make_move."""
         room, token = connections.room_and_token(ctx, room_id, player_token)
         waited = await service.people.wait_for_turn(room.id, token, timeout_seconds)
