@@ -110,7 +110,7 @@ async def test_wait_for_turn_returns_on_the_other_players_move_and_chat_is_relay
         await call(x, "make_move", position=0)
         waited = await waiter
         assert (waited["event"], waited["board"][0]) == ("your_turn", X)
-        assert waited["waited_seconds"] >= 0.3
+        assert waited["waited_seconds"] >= 0.2  # the 0.3 s slept, less the call's way to the server
         said = await call(o, "send_chat", message="Nice opening.")
         assert said["chat"][-1]["from"] == "you"
         x_inbox = inbox_a if x is alice else inbox_b
