@@ -12,9 +12,10 @@ from tests import servers
 
 
 @contextlib.contextmanager
-def running_server(**env: str) -> Iterator[servers.Served]:
-    """mcp_server.py with `env`, stopped on the way out however the measuring ends."""
-    server = servers.Served("mcp_server.py", **env)
+def running_server(script: str = "mcp_server.py", **env: str) -> Iterator[servers.Served]:
+    """`script` (the server, or another bench/perf.py measures) with `env`, stopped on the way out however the
+    measuring ends."""
+    server = servers.Served(script, **env)
     try:
         yield server
     finally:
