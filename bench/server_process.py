@@ -31,6 +31,16 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def waited_seconds(pid: int) -> float | None:
+    """Time the threads of process `pid` spent ready to run but waiting for a CPU, from /proc (schedstat): what
+    other processes on the machine took from it. None where the kernel does not keep it."""
+    waits = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that has just ended
+            waits.append(int((task / "schedstat").read_text().split()[1]))
+    return sum(waits) / 1e9 if waits else None
+
+
 def rss_kb(pid: int) -> int:
     """Resident memory of process `pid` in KB, from /proc."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
