@@ -28,7 +28,9 @@ def recording(pid: int, seconds: float, output: Path) -> Iterator[None]:
     """Sample `pid` while the block runs (at most `seconds`) into `output`: collapsed stacks, one a line, of the
     thread holding the GIL only, which is where a Python server's CPU goes."""
     command = [py_spy(), "record", "--pid", str(pid), "--duration", str(math.ceil(seconds)), "--rate", str(RATE)]
-    command += ["--format", "raw", "--gil", "--nolineno", "--nonblocking", "--output", str(output)]
+    # Blocking (the process paused for each sample): without, py-spy reads stacks as they change, and the functions
+    # it finds running disagree from one run to the next.
+    command += ["--format", "raw", "--gil", "--nolineno", "--output", str(output)]
     sampler = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield
@@ -47,17 +49,15 @@ def package(frame: str) -> str:
 
 
 def summary(output: Path, top: int = 12) -> list[str]:
-    """The samples' shares: by package of the running function, by function itself, and the project's functions
-    with everything they called."""
-    leaves, packages, within = Counter(), Counter(), Counter()
+    """The samples' shares: by package of the running function, by function itself, and by the project's function
+    nearest it on the stack (its own code, and the library calls it made)."""
+    leaves, packages, nearest = Counter(), Counter(), Counter()
     for line in output.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         frames = stack.split(";")
         leaves[frames[-1]] += int(count)
         packages[package(frames[-1])] += int(count)
-        for frame in set(frames):
-            if PROJECT in frame:
-                within[frame] += int(count)
+        nearest[next((frame for frame in reversed(frames) if PROJECT in frame), "(none)")] += int(count)
     total = leaves.total() or 1
 
     def shares(counter: Counter) -> list[str]:
@@ -66,5 +66,5 @@ def summary(output: Path, top: int = 12) -> list[str]:
     return [
         f"  {total} samples; by package (self):", *shares(packages),
         "  by function (self):", *shares(leaves),
-        "  the project's functions (with what they call):", *shares(within),
+        "  by the project's function nearest on the stack:", *shares(nearest),
     ]  # fmt: skip
