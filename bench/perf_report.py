@@ -62,19 +62,19 @@ def row(label: str, server: object, floor: object, ratio: str = "", note: str = 
 
 def load_rows(label: str, server: Results, floor: Results, least: float, unit: str) -> list[str]:
     """The rate against the floor's, with the goal; the server's CPU per answer, and what that rate would be with a
-    whole core (what the rate shows on a quiet machine); how busy the server was; the client's own CPU."""
+    whole core (what the rate shows on a quiet machine); how busy the server was, and how long its threads waited for
+    a CPU (others' processes or its own threads had it: high, and the rate says more of the machine than of the
+    server); the client's own CPU."""
     ratio = rate(server) / rate(floor) if rate(floor) else 0.0
     cpu = [cpu_ms(server, server.server_cpu), cpu_ms(floor, floor.server_cpu)]
     whole = [1000 / ms if ms else None for ms in cpu]
-    busy = [
-        f"{100 * r.server_cpu / r.wall:.0f}%" if r.server_cpu is not None and r.wall else "-" for r in (server, floor)
-    ]
+    busy = [f"{share(r.server_cpu, r.wall)} / {share(r.server_waited, r.wall)}" for r in (server, floor)]
     return [
         row(f"{label}: {unit}/s", f"{rate(server):.1f}", f"{rate(floor):.1f}", f"{ratio:.3f}x",
             goal(ratio >= least, f">= {least}x the floor")),
         row("  server CPU per answer (ms)", *cpu),
         row(f"  {unit}/s per CPU-second of the server", *whole, f"{whole[0] / whole[1]:.3f}x" if all(whole) else ""),
-        row("  server on a CPU / waiting for one", *busy),
+        row("  server on a CPU / threads waiting for one", *busy),
         row("  load client CPU per answer (ms)", cpu_ms(server, server.bench_cpu), cpu_ms(floor, floor.bench_cpu)),
     ]  # fmt: skip
 
@@ -97,7 +97,7 @@ def held_rows(held: list[Held]) -> list[str]:
     sizes[0] += " (as started)"
     added = [h.per_room(start) for h in held[1:]]
     tails = [tail(h.latencies) for h in held]
-    p50, p99 = tails[-1]
+    p50, p99, _ = tails[-1]
     goals = "goals" if last.rooms == HELD_GOAL else f"goals (set for {HELD_GOAL:,} rooms)"
     return [
         columns("rooms held (one move each)", sizes, goals),
@@ -108,10 +108,10 @@ def held_rows(held: list[Held]) -> list[str]:
         columns("  objects per room added", ["-", *(f"{objects:.1f}" for _, objects in added)]),
         columns("  full gc.collect() (ms, median of 3)", [f"{h.collect_ms:.1f}" for h in held],
                 goal(last.collect_ms <= 50, "<= 50 ms")),
-        columns("  REST move p50 / p99 (ms)", [f"{p50:.1f} / {p99:.1f}" for p50, p99 in tails]),
-        columns("  REST move p99 / p50", [f"{p99 / p50:.1f}x" if p50 else "-" for p50, p99 in tails],
+        columns("  REST move p50 / p99 / max (ms)", [f"{p50:.1f} / {p99:.1f} / {top:.0f}" for p50, p99, top in tails]),
+        columns("  REST move p99 / p50", [f"{p99 / p50:.1f}x" if p50 else "-" for p50, p99, _ in tails],
                 goal(bool(p50) and p99 <= 3 * p50, "p99 within 3x p50")),
-        columns("  server waiting for a CPU", [share(h.waiting, 1.0) for h in held]),
+        columns("  server threads waiting for a CPU", [share(h.waiting, 1.0) for h in held]),
         columns("  Python's own full GCs, filling", [pauses(h.fill_gcs_ms) for h in held]),
         columns("  Python's own full GCs, moving", [pauses(h.window_gcs_ms) for h in held]),
     ]  # fmt: skip
@@ -121,10 +121,10 @@ def columns(label: str, cells: list[str], note: str = "") -> str:
     return f"{label:<40}" + "".join(f"{cell:>20}" for cell in cells) + f"  {note}"
 
 
-def tail(latencies: list[float]) -> tuple[float, float]:
-    """p50 and p99 in ms; zeros without data."""
+def tail(latencies: list[float]) -> tuple[float, float, float]:
+    """p50, p99 and the longest, in ms; zeros without data."""
     figures = percentiles(latencies)
-    return (figures[0], figures[2]) if figures else (0.0, 0.0)
+    return (figures[0], figures[2], 1000 * max(latencies)) if figures else (0.0, 0.0, 0.0)
 
 
 def pauses(ms: list[float]) -> str:
@@ -148,7 +148,10 @@ def perf_report(args: argparse.Namespace, figures: Figures) -> str:
     if figures.streams:
         lines += ["", *stream_rows(figures.streams)]
     if figures.held:
-        paced = f"REST moves while held: {args.rate:g}/s, paced, each timed from when it was due"
+        paced = (
+            f"REST moves while held: {args.rate:g}/s for {args.seconds:g} s, paced, each timed from when it was due; a "
+            "full GC that Python makes in that window (the last row) holds every move for as long as its pause"
+        )
         lines += ["", *held_rows(figures.held), paced]
     errors = figures.errors()
     lines += ["", f"errors: {sum(errors.values())}", *(f"  {n} x {error}" for error, n in errors.most_common(10))]

@@ -28,7 +28,7 @@ class Held:
     objects: int  # objects the collector tracks
     fill_gcs_ms: list[float]  # the full collections Python made by itself while the rooms were made
     window_gcs_ms: list[float]  # and while the paced moves ran
-    waiting: float | None  # the share of the paced moves' window the server waited for a CPU others had
+    waiting: float | None  # the share of the paced moves' window its threads waited for a CPU
     latencies: list[float] = field(default_factory=list)  # seconds, each from when its move was due
     errors: list[str] = field(default_factory=list)
 

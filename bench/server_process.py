@@ -32,8 +32,9 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 def waited_seconds(pid: int) -> float | None:
-    """Time the threads of process `pid` spent ready to run but waiting for a CPU, from /proc (schedstat): what
-    other processes on the machine took from it. None where the kernel does not keep it."""
+    """Time the threads of process `pid` spent ready to run but waiting for a CPU, summed, from /proc (schedstat):
+    what other processes on the machine, or its own other threads, took from it. None where the kernel does not keep
+    it."""
     waits = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         with contextlib.suppress(OSError):  # a thread that has just ended
