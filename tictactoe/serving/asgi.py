@@ -68,6 +68,7 @@ def serve(app: Gate, settings: Settings) -> None:
         port=settings.port,
         http=connections.protocol(),
         log_level=settings.log_level,
+        access_log=False,  # the gate logs each answer's status line: refusals at info, the rest at debug
         proxy_headers=False,  # the gate reads X-Forwarded-* from TRUSTED_PROXIES only
         log_config=None,  # keep the one-line logging configured by the entry point
         timeout_graceful_shutdown=GRACE_SECONDS,

@@ -142,6 +142,10 @@ class Room(Seating, Showing):
         return list(map(Move._make, self._moves))
 
     @property
+    def move_count(self) -> int:
+        return len(self._moves)
+
+    @property
     def chat(self) -> list[ChatLine]:
         return list(map(ChatLine._make, self._chat))
 

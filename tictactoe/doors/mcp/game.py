@@ -141,7 +141,13 @@ def _add_look_tools(mcp: FastMCP, connections: Connections) -> None:
 def _summary(connections: Connections, room_id: str, token: str | None, current: str | None) -> RoomSummary | None:
     """A room as list_rooms shows it (from the caller's seat, in a game for two); None once it has expired."""
     try:
-        state = connections.service.room(room_id).seen_by(token)
+        room = connections.service.room(room_id)
     except RoomNotFound:
         return None
-    return {"room_id": room_id, "status": state["status"], "moves": len(state["moves"]), "current": room_id == current}
+    with room.lock:  # the status and the count, not the whole room: a connection may list fifty
+        return {
+            "room_id": room_id,
+            "status": room.status(room.mark_of(token)),
+            "moves": room.move_count,
+            "current": room_id == current,
+        }
