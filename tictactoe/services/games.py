@@ -88,8 +88,10 @@ class GameService:
     def _resumed(self, room: Room) -> Room:
         """The room, its turn finished first if the server stopped halfway through one (the human's move kept,
         the opponent's not made): the engine answers at once, so no room is ever stuck."""
-        with room.change():
-            if not room.two_people and not room.thinking and not room.is_over() and room.board.turn == OPPONENT:
+        with room.lock:
+            if room.two_people or room.thinking or room.is_over() or room.board.turn != OPPONENT:
+                return room  # as nearly always: read as it is, with no change begun
+            with room.change():
                 reply = self.opponent.fallback(room.board, room.difficulty)
                 room.play(OPPONENT, reply.move, reply.by, SERVER)
                 room.say(OPPONENT, reply.line, SERVER)

@@ -203,10 +203,14 @@ class Room(Seating, Showing):
         return not self.board_version <= version <= self.version
 
     def _wake(self) -> None:
-        """Tell whoever waits for a new version, once it is kept. Call with `lock` held."""
+        """Tell whoever waits for a new version, once it is kept: one call into each waiting loop, however many wait
+        there (a popular room's live pages all wait on the server's). Call with `lock` held."""
+        waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Event]] = {}
         for loop, event in self._waiters or ():
+            waiting.setdefault(loop, []).append(event)
+        for loop, events in waiting.items():
             if not loop.is_closed():
-                loop.call_soon_threadsafe(event.set)
+                loop.call_soon_threadsafe(_set_all, events)
 
     async def changed_since(self, version: int, timeout: float) -> bool:
         """Wait, without blocking the event loop, until the room is past `version` or `timeout` s pass."""
@@ -218,7 +222,8 @@ class Room(Seating, Showing):
                 self._waiters = set()
             self._waiters.add(waiter)
         try:
-            await asyncio.wait_for(waiter[1].wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await waiter[1].wait()
             return True
         except TimeoutError:
             return False
@@ -271,3 +276,8 @@ class Room(Seating, Showing):
         room.version, room.created_at, room.updated_at = data["version"], data["created_at"], data["updated_at"]
         room.board_version = data.get("board_version", room.version)
         return room
+
+
+def _set_all(events: list[asyncio.Event]) -> None:
+    for event in events:
+        event.set()
