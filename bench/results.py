@@ -34,6 +34,7 @@ class Results:
     wall: float = 0.0
     model_calls: int = 0  # requests the fake Mistral received
     server_cpu: float | None = None  # seconds of CPU the server process used (Linux)
+    server_waited: float | None = None  # seconds its threads, summed, waited for a CPU (Linux)
     bench_cpu: float = 0.0  # seconds of CPU this process used: the clients, the prober and the fake Mistral
 
     @property

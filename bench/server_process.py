@@ -12,9 +12,10 @@ from tests import servers
 
 
 @contextlib.contextmanager
-def running_server(**env: str) -> Iterator[servers.Served]:
-    """mcp_server.py with `env`, stopped on the way out however the measuring ends."""
-    server = servers.Served("mcp_server.py", **env)
+def running_server(script: str = "mcp_server.py", **env: str) -> Iterator[servers.Served]:
+    """`script` (the server, or another bench/perf.py measures) with `env`, stopped on the way out however the
+    measuring ends."""
+    server = servers.Served(script, **env)
     try:
         yield server
     finally:
@@ -47,6 +48,17 @@ def children(pid: int) -> list[int]:
         except OSError:
             continue  # the thread ended as we looked
     return found
+
+
+def waited_seconds(pid: int) -> float | None:
+    """Time the threads of process `pid` spent ready to run but waiting for a CPU, summed, from /proc (schedstat):
+    what other processes on the machine, or its own other threads, took from it. None where the kernel does not keep
+    it."""
+    waits = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that has just ended
+            waits.append(int((task / "schedstat").read_text().split()[1]))
+    return sum(waits) / 1e9 if waits else None
 
 
 def rss_kb(pid: int) -> int:

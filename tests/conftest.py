@@ -3,6 +3,7 @@ import random
 
 import pytest
 from fastmcp import Client
+from playwright.async_api import async_playwright
 
 from tests.fake_mistral import FakeMistral
 from tests.redis_server import RedisServer
@@ -17,6 +18,7 @@ from tictactoe.state.store import RoomStore
 
 TEST_KEY = "test-key-do-not-log"
 PREFIXES = (f"test{n}:" for n in itertools.count())  # each store its own keys in the one Redis
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; .ci/run installs it
 
 
 @pytest.fixture(scope="session")
@@ -68,3 +70,12 @@ async def mcp(service):
     """An in-memory MCP client on a handshake-era session, like a LeChat connection over SSE."""
     async with Client(build_mcp(service), mode="legacy") as client:
         yield client
+
+
+@pytest.fixture
+async def browser():
+    """Debian's Chromium, headless, driven by Playwright (which downloads no browser of its own)."""
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM)
+        yield chromium
+        await chromium.close()

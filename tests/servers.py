@@ -42,7 +42,7 @@ class Served:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = (ROOT / ".pytest_cache").joinpath(f"{script}-{self.port}.log")
-        self.log.parent.mkdir(exist_ok=True)
+        self.log.parent.mkdir(parents=True, exist_ok=True)  # a script in a folder (bench/floor.py) logs in one too
         self.process = subprocess.Popen(
             [sys.executable, script],
             cwd=ROOT,

@@ -5,14 +5,13 @@ from pathlib import Path
 
 import pytest
 from fastmcp import Client
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from tests.conftest import TEST_KEY
 from tests.fake_mistral import FakeMistral
 from tests.servers import ROOT, Served
 from tests.test_people import Inbox
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's package; .ci/run installs it
 SCREENSHOTS = ROOT / "test-artifacts"
 THINKING = 0.8  # seconds the fake Mistral takes, long enough to see the page say so
 
@@ -24,14 +23,6 @@ def server():
     yield served
     served.stop()
     fake.stop()
-
-
-@pytest.fixture
-async def browser():
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM)
-        yield chromium
-        await chromium.close()
 
 
 async def new_page(browser, server, **options) -> Page:

@@ -250,3 +250,22 @@ async def test_each_client_has_its_share_of_requests_in_progress():
     assert (refused.status_code, refused.headers["retry-after"]) == (429, "1")
     assert refused.json()["error"]["code"] == "too_many_requests"
     assert again.status_code == 200
+
+
+async def test_an_mcp_sessions_get_stream_is_a_stream_not_a_request_in_progress():
+    """A streamable-HTTP client holds its session's GET stream open for the session's life: counted as a request
+    in progress, a client's open sessions would soon refuse its every call (its sessions have their own cap)."""
+    release = asyncio.Event()
+
+    async def streams(scope, receive, send):
+        if scope["method"] == "GET":
+            await release.wait()
+        await JSONResponse({})(scope, receive, send)
+
+    async with gate_client(streams, requests_per_client=1) as client:
+        held = [asyncio.create_task(client.get("/mcp")) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        called = await client.post("/mcp", json={})
+        release.set()
+        assert [(await stream).status_code for stream in held] == [200, 200]
+    assert called.status_code == 200

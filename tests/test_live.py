@@ -6,7 +6,8 @@ import json
 import pytest
 from starlette.applications import Starlette
 
-from tictactoe.doors.pages.live import Viewers
+from tictactoe.doors.pages.live import Shown, Viewers
+from tictactoe.state.room import Room
 
 HONEST, GREEDY = "127.0.0.3", "127.0.0.2"
 
@@ -160,3 +161,25 @@ async def test_two_thousand_viewers_of_one_game_each_see_a_move(service):
     assert {state["board"][4] for state in seen} == {"X"}
     await asyncio.gather(*(browser.leave() for browser in crowd))
     assert viewers.open_streams() == 0
+
+
+async def test_a_change_is_rendered_once_for_all_the_streams_of_a_kind_and_forgotten_with_the_last():
+    room = Room("r" * 22, "easy", "O-Bot")
+    rendered = []
+
+    def view() -> dict:
+        rendered.append(room.version)
+        return room.to_dict()
+
+    shown = Shown()
+    streams = [shown.changes(room, (room.id, "watch"), view) for _ in range(3)]
+    assert {await anext(stream) for stream in streams} == {"retry: 1000\n\n"}
+    first = [await anext(stream) for stream in streams]
+    room.say("X", "Hello")
+    second = await asyncio.gather(*(anext(stream) for stream in streams))
+    assert rendered == [0, 1]
+    assert len(set(first)) == len(set(second)) == 1
+    assert json.loads(second[0].removeprefix("data: "))["chat"][-1]["text"] == "Hello"
+    for stream in streams:
+        await stream.aclose()
+    assert (shown._latest, shown._streams) == ({}, {})

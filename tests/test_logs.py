@@ -66,7 +66,7 @@ def test_a_line_is_one_line_of_bounded_length():
 
 
 async def test_no_capability_reaches_the_log_whichever_library_writes_it():
-    served = Served("mcp_server.py", LOG_LEVEL="info")
+    served = Served("mcp_server.py", LOG_LEVEL="debug")  # every line any library writes
     seen: set[str] = set()
     try:
         async with Client(f"{served.url}/sse") as sse, Client(f"{served.url}/mcp", mode="legacy") as legacy:
@@ -88,3 +88,16 @@ async def test_no_capability_reaches_the_log_whichever_library_writes_it():
     assert len(seen) == 8
     assert "session ID: …" in log  # the library's own line, still there, without the id
     assert [capability for capability in seen if capability in log] == []
+
+
+def test_at_info_the_log_has_a_line_for_each_refusal_and_none_for_each_answered_call():
+    served = Served("mcp_server.py", LOG_LEVEL="info")
+    try:
+        assert http("GET", f"{served.url}/health")[0] == 200
+        assert http("POST", f"{served.url}/rooms")[0] == 201
+        assert http("GET", f"{served.url}/rooms/not-a-room")[0] == 404
+        assert http("DELETE", f"{served.url}/health")[0] == 405
+    finally:
+        log = served.stop()
+    status_lines = [line.split(": ", 1)[1] for line in log.splitlines() if " tictactoe.access: " in line]
+    assert status_lines == ['127.0.0.1 - "GET /rooms/… HTTP/1.1" 404', '127.0.0.1 - "DELETE /health HTTP/1.1" 405']

@@ -1,7 +1,9 @@
+import logging
 import random
 
 import pytest
 from fastmcp import Client
+from mcp import MCPError
 
 from tests.test_rules import board_of
 from tictactoe.doors.markdown import escaped, room_markdown
@@ -224,3 +226,22 @@ async def test_replies_carry_the_pages_paths_where_the_server_address_is_unknown
     assert state["links"]["play"] == f"/rooms/{state['room_id']}/view"
     assert state["links"]["watch"].startswith("/watch/")
     assert "Live board" not in result.content[0].text  # a path alone is no link a chat can open
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_a_room_that_is_not_there_is_an_unknown_resource(service, mode, caplog):
+    """A client reading a room that expired made the mistake, not the server: the error is the one for any URI that
+    names nothing (SEP-2164), not an internal error logged as a bug."""
+    async with Client(build_mcp(service), mode=mode) as client:
+        with pytest.raises(MCPError) as missing_room, caplog.at_level(logging.INFO):
+            await client.read_resource("tictactoe://rooms/gone")
+        with pytest.raises(MCPError) as unknown_uri:
+            await client.read_resource("tictactoe://nothing")
+    error = missing_room.value.error
+    assert (error.code, error.message, error.data) == (
+        -32602,
+        "Resource not found: 'tictactoe://rooms/gone'",
+        {"uri": "tictactoe://rooms/gone"},
+    )
+    assert unknown_uri.value.error.code == error.code
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING] == []

@@ -1,6 +1,7 @@
 """JSON-RPC stays JSON-RPC on both MCP transports, and each client's sessions are bounded: on a real server."""
 
 import asyncio
+import contextlib
 import json
 
 import httpx2
@@ -122,6 +123,24 @@ async def test_each_client_holds_its_share_of_streamable_http_sessions(server):
         assert (await greedy.post(f"{server.url}/mcp", json=INITIALIZE, headers=ACCEPT)).status_code == 200
 
 
+async def test_an_initialize_of_the_sessionless_era_is_not_taken_for_a_session(server):
+    """That era has no initialize: the library answers it 404 and opens nothing, so a client whose share of sessions
+    is full gets that answer, not a refusal for holding too many."""
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"_meta": meta}}
+    modern = {**ACCEPT, "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "initialize"}
+    async with client_at("127.0.0.10") as client:
+        opened = [await client.post(f"{server.url}/mcp", json=INITIALIZE, headers=ACCEPT) for _ in range(3)]
+        answered = await client.post(f"{server.url}/mcp", json=initialize, headers=modern)
+    assert [response.status_code for response in opened] == [200, 200, 200]
+    assert answered.status_code == 404
+    assert answered.json() == {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "error": {"code": -32601, "message": "Method not found", "data": "initialize"},
+    }
+
+
 async def test_idle_streamable_http_sessions_are_closed_and_free_their_place(server):
     async with client_at("127.0.0.7") as client:
         opened = [await client.post(f"{server.url}/mcp", json=INITIALIZE, headers=ACCEPT) for _ in range(3)]
@@ -133,6 +152,28 @@ async def test_idle_streamable_http_sessions_are_closed_and_free_their_place(ser
         )
     assert again.status_code == 200
     assert gone.status_code == 404
+
+
+async def test_a_session_holding_its_get_stream_is_not_idle_and_keeps_its_place(server):
+    """The library keeps a session alive while its GET stream is open, however long: so must the count of the
+    client's sessions, or a client could hold more than its share by waiting."""
+    async with client_at("127.0.0.11") as client, contextlib.AsyncExitStack() as streams:
+        opened = [await client.post(f"{server.url}/mcp", json=INITIALIZE, headers=ACCEPT) for _ in range(3)]
+        for response in opened:
+            session = {**ACCEPT, "Mcp-Session-Id": response.headers["mcp-session-id"]}
+            stream = await streams.enter_async_context(client.stream("GET", f"{server.url}/mcp", headers=session))
+            assert stream.status_code == 200
+        await asyncio.sleep(IDLE_SECONDS + 1)
+        refused = await client.post(f"{server.url}/mcp", json=INITIALIZE, headers=ACCEPT)
+        ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+        alive = await client.post(
+            f"{server.url}/mcp", json=ping, headers={**ACCEPT, "Mcp-Session-Id": opened[0].headers["mcp-session-id"]}
+        )
+    assert alive.status_code == 200
+    assert refused.status_code == 429
+    assert refused.json()["error"]["message"] == (
+        "You have 3 MCP sessions open, as many as one client may: close one first."
+    )
 
 
 async def test_each_client_holds_its_share_of_sse_streams_and_idle_ones_are_closed(server):

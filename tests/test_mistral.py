@@ -5,6 +5,7 @@ import logging
 import random
 
 import pytest
+from mistralai.client.utils import queryparams
 
 from tests.conftest import TEST_KEY, mistral_service
 from tests.fake_mistral import Reply
@@ -195,3 +196,13 @@ async def test_the_key_never_reaches_logs_or_reprs(fake_mistral, caplog):
     assert TEST_KEY not in repr(settings)
     assert TEST_KEY not in repr(service.opponent.voice)
     assert "Engine moves instead, with a canned line: Mistral call failed: SDKError" in caplog.text
+
+
+async def test_the_sdk_reads_a_request_class_s_type_hints_once(fake_mistral):
+    service = mistral_service(fake_mistral)
+    room = service.create_room()
+    await service.play(room.id, 4)
+    read = queryparams.get_type_hints.cache_info()
+    await service.chat(room.id, "Again!")
+    again = queryparams.get_type_hints.cache_info()
+    assert (again.misses, again.hits > read.hits) == (read.misses, True)  # every class met before: no new reading

@@ -110,7 +110,7 @@ async def test_wait_for_turn_returns_on_the_other_players_move_and_chat_is_relay
         await call(x, "make_move", position=0)
         waited = await waiter
         assert (waited["event"], waited["board"][0]) == ("your_turn", X)
-        assert waited["waited_seconds"] >= 0.3
+        assert waited["waited_seconds"] >= 0.2  # the 0.3 s slept, less the call's way to the server
         said = await call(o, "send_chat", message="Nice opening.")
         assert said["chat"][-1]["from"] == "you"
         x_inbox = inbox_a if x is alice else inbox_b
@@ -118,6 +118,20 @@ async def test_wait_for_turn_returns_on_the_other_players_move_and_chat_is_relay
         assert (heard["text"], heard["from"]) == ("Nice opening.", o_name)
         state = await call(x, "get_room_state")
         assert [(line["from"], line["text"]) for line in state["chat"]] == [("opponent", "Nice opening.")]
+
+
+async def test_a_player_waiting_alone_hears_when_the_partner_comes(server):
+    async with player(server) as alice, player(server) as bob:
+        room = await call(alice, "create_room", opponent="human")
+        waiter = asyncio.create_task(call(alice, "wait_for_turn", timeout_seconds=10))
+        await asyncio.sleep(0.3)
+        assert not waiter.done()
+        joined = await call(bob, "join_room", room_id=room["room_id"], name="Bob")
+        waited = await waiter
+        alice_is_x = joined["your_mark"] == O
+        expected = ("your_turn", "your_turn") if alice_is_x else ("partner_joined", "opponent_turn")
+        assert (waited["event"], waited["status"]) == expected
+        assert waited["opponent"]["name"] == "Bob"
 
 
 async def test_a_spectator_and_a_streamable_http_player_with_a_token(server):

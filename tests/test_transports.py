@@ -101,7 +101,8 @@ def test_app_py_still_serves_the_rest_api_alone():
 
 async def test_mistral_is_configured_from_the_environment_and_ids_stay_out_of_logs():
     fake = FakeMistral().start()
-    served = Served("mcp_server.py", MISTRAL_API_KEY=TEST_KEY, MISTRAL_SERVER_URL=fake.url, MISTRAL_MODEL="fake-model")
+    mistral = {"MISTRAL_API_KEY": TEST_KEY, "MISTRAL_SERVER_URL": fake.url, "MISTRAL_MODEL": "fake-model"}
+    served = Served("mcp_server.py", LOG_LEVEL="debug", **mistral)  # debug: a line for every request
     try:
         async with Client(f"{served.url}/sse") as client:
             room_id = (await client.call_tool("create_room", {})).structured_content["room_id"]

@@ -115,7 +115,7 @@ def join(api: Api, room_id: str):
 
 LEAVE = Operation(
     "leave", "Leave a room for two people: an unfinished game is yours lost, by forfeit.", RoomState,
-    "The room from your seat.", errors=(400, 403, 404), body=Leave,
+    "The room from your seat.", errors=(400, 403, 404, 409), body=Leave,
 )  # fmt: skip
 
 

@@ -98,6 +98,12 @@ class RoomFull(GameError):
     code = "room_full"
 
 
+class NoSeats(GameError):
+    """A game against the opponent has no seats: there is none to leave."""
+
+    code = "no_seats"
+
+
 class SeatRequired(GameError):
     """In a room for two, no seat of its holder's matches the player_token given (or none was)."""
 

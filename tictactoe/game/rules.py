@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ def other(mark: str) -> str:
     return O if mark == X else X
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """How a finished game ended: a winner and its line, or a draw (winner None)."""
 
@@ -31,9 +32,13 @@ class Outcome:
     line: tuple[int, int, int] | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Board:
-    """Nine cells, left to right, top to bottom. X always moves first."""
+    """Nine cells, left to right, top to bottom. X always moves first.
+
+    A board is a value: `push` gives the one Board of each position (a few thousand in all), shared by every game
+    at it, and a position's outcome is worked out once.
+    """
 
     cells: tuple[str, ...] = (EMPTY,) * 9
 
@@ -43,13 +48,7 @@ class Board:
 
     def outcome(self) -> Outcome | None:
         """The result if the game is over, else None."""
-        for line in WIN_LINES:
-            a, b, c = (self.cells[i] for i in line)
-            if a != EMPTY and a == b == c:
-                return Outcome(winner=a, line=line)
-        if EMPTY not in self.cells:
-            return Outcome(winner=None, line=None)
-        return None
+        return _outcome(self.cells)
 
     def is_over(self) -> bool:
         return self.outcome() is not None
@@ -74,7 +73,27 @@ class Board:
             )
         cells = list(self.cells)
         cells[position] = self.turn
-        return Board(tuple(cells))
+        return board_of(tuple(cells))
+
+
+@functools.cache
+def board_of(cells: tuple[str, ...]) -> Board:
+    """The one Board of these cells, shared by every game at that position."""
+    return Board(cells)
+
+
+@functools.cache
+def _outcome(cells: tuple[str, ...]) -> Outcome | None:
+    for line in WIN_LINES:
+        a, b, c = (cells[i] for i in line)
+        if a != EMPTY and a == b == c:
+            return Outcome(winner=a, line=line)
+    if EMPTY not in cells:
+        return Outcome(winner=None, line=None)
+    return None
+
+
+START = board_of((EMPTY,) * 9)  # the empty board every game begins from
 
 
 def as_json(value: object) -> str:

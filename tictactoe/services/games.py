@@ -14,7 +14,7 @@ from tictactoe.services.limits import RateLimiter
 from tictactoe.services.people import GRACE_SECONDS, People, valid_name
 from tictactoe.state.room import SERVER, Room
 from tictactoe.state.scores import LEADERS_MOST
-from tictactoe.state.seats import ANONYMOUS, Player
+from tictactoe.state.seats import ANONYMOUS, NOBODY, Player
 from tictactoe.state.showing import attach_state
 from tictactoe.state.store import RoomStore
 from tictactoe.state.text import one_line, valid_text
@@ -73,7 +73,7 @@ class GameService:
             difficulty = self.default_difficulty
         room = self.rooms.add(difficulty, self.opponent.name)
         with room.change():
-            room.human = player or Player()
+            room.human = NOBODY if player in (None, NOBODY) else player  # one for all who gave no name
             room.say(OPPONENT, self.opponent.welcome(), SERVER)
         log.info("room created (%s)", difficulty or "mistral")
         return room
@@ -88,10 +88,12 @@ class GameService:
     def _resumed(self, room: Room) -> Room:
         """The room, its turn finished first if the server stopped halfway through one (the human's move kept,
         the opponent's not made): the engine answers at once, so no room is ever stuck."""
-        if not _stopped_in(room):
-            return room  # as nearly always: no change, so nothing for the store to hold
-        with room.change():
-            if _stopped_in(room):  # still, now that the room is held
+        with room.lock:
+            if not _stopped_in(room):
+                return room  # as nearly always: read as it is, with no change begun
+            with room.change():
+                if not _stopped_in(room):  # no longer, now that the change holds the room as the store has it
+                    return room
                 reply = self.opponent.fallback(room.board, room.difficulty)
                 room.play(OPPONENT, reply.move, reply.by, SERVER)
                 room.say(OPPONENT, reply.line, SERVER)

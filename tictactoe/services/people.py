@@ -9,7 +9,7 @@ import secrets
 import time
 from dataclasses import asdict, dataclass
 
-from tictactoe.game.errors import Busy, GameError, InvalidRequest, RoomFull, StoreUnavailable
+from tictactoe.game.errors import Busy, GameError, InvalidRequest, NoSeats, RoomFull, StoreUnavailable
 from tictactoe.game.rules import HUMAN, X, other
 from tictactoe.services.limits import RateLimiter
 from tictactoe.state.room import Room
@@ -53,7 +53,7 @@ class Ticket:
 class Waited:
     """What wait_for_turn saw: why it returned, after how long, and the room then."""
 
-    event: str  # your_turn, game_over, message, partner_left or timeout
+    event: str  # your_turn, game_over, message, partner_joined, partner_left or timeout
     waited: float
     room: Room
     mark: str
@@ -159,7 +159,7 @@ class People:
         """Leave a room: an unfinished game is lost by forfeit, and the other person is told."""
         room = self.rooms.get(room_id)
         if not room.two_people:
-            raise InvalidRequest(
+            raise NoSeats(
                 "Leaving is for games between two people: against the opponent, just stop, or start another game "
                 "with create_room."
             )
@@ -199,7 +199,8 @@ class People:
             return  # the room expired meanwhile, or the store cannot say: the seat stays
 
     async def wait_for_turn(self, room_id: str, token: str | None, timeout: object = WAIT_DEFAULT) -> Waited:
-        """Wait until it is your turn, the game ends, the other person says something or leaves, or `timeout` s."""
+        """Wait until it is your turn, the game ends, the other person comes, says something or leaves, or `timeout`
+        seconds pass."""
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 <= timeout <= WAIT_MOST:
             raise InvalidRequest(f"timeout_seconds must be a number from 0 to {WAIT_MOST:g}.")
         room = self.rooms.get(room_id)
@@ -207,10 +208,11 @@ class People:
         partner = other(mark)
         started = time.monotonic()
         heard = _said_by(room, partner)
+        alone = room.two_people and partner not in room.seats
         while True:
             with room.lock:
                 version = room.version
-                event = _news(room, mark, heard)
+                event = _news(room, mark, heard, alone)
             waited = time.monotonic() - started
             if event is not None or waited >= timeout:
                 return Waited(event or "timeout", waited, room, mark)
@@ -273,8 +275,9 @@ def _said_by(room: Room, mark: str) -> float:
         return max((line.at for line in room.chat if line.sender == mark), default=0.0)
 
 
-def _news(room: Room, mark: str, heard: float) -> str | None:
-    """What happened that the player of `mark` is waiting for, if anything yet."""
+def _news(room: Room, mark: str, heard: float, alone: bool) -> str | None:
+    """What happened that the player of `mark`, `alone` in the room when the wait began, is waiting for, if anything
+    yet."""
     partner = room.seats.get(other(mark))
     if partner is not None and partner.left:
         return "partner_left"
@@ -285,4 +288,6 @@ def _news(room: Room, mark: str, heard: float) -> str | None:
     ready = len(room.seats) == 2 if room.two_people else not room.thinking  # a partner there; the opponent done
     if ready and room.board.turn == mark:
         return "your_turn"
+    if alone and partner is not None:
+        return "partner_joined"
     return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import socket
 import sys
 
@@ -50,6 +51,7 @@ def build_asgi(mcp: FastMCP, flask_app: Flask, service: GameService, settings: S
     @contextlib.asynccontextmanager
     async def lifespan(app):
         async with sse.lifespan(app), streamable.lifespan(app), relaying(relay):
+            gc.freeze()  # what is loaded by now lives as long as the server: full collections need not walk it
             yield
 
     routes = Starlette(
@@ -90,6 +92,7 @@ def serve(app: Gate, settings: Settings, listening: socket.socket | None = None)
         port=settings.port,
         http=bounded(settings).protocol(),
         log_level=settings.log_level,
+        access_log=False,  # the gate logs each answer's status line: refusals at info, the rest at debug
         proxy_headers=False,  # the gate reads X-Forwarded-* from TRUSTED_PROXIES only
         log_config=None,  # keep the one-line logging configured by the entry point
         timeout_graceful_shutdown=GRACE_SECONDS,

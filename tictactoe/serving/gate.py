@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import re
 from collections import Counter
 from contextlib import contextmanager
@@ -27,11 +28,14 @@ from tictactoe.serving.config import Settings
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 MCP_PATHS = ("/sse", "/messages/", "/mcp")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # everything else is a write, and needs the token if there is one
-STREAM_PATHS = re.compile(r"/sse$|/rooms/[^/]+/events$|/watch/[^/]+/events$")  # long-lived: capped on their own
+# Long-lived GETs, each capped on its own: SSE sessions, the live pages, and a streamable-HTTP session's GET stream
+# (one per session, whose count HttpSessions caps).
+STREAM_PATHS = re.compile(r"/sse$|/mcp$|/rooms/[^/]+/events$|/watch/[^/]+/events$")
 BODY_LIMIT = 64 * 1024  # bytes in any request body; JSON-RPC calls to these tools are far smaller
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID"
 CORS_EXPOSE_HEADERS = "Location, Retry-After, WWW-Authenticate, Mcp-Session-Id"
 _SLASHES = re.compile(r"//+")
+log = logging.getLogger("tictactoe.access")
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class Gate:
             await self.app(scope, receive, send)
             return
         scope = self._canonical(scope)
+        send = _noting_answer(scope, send)
         headers = Headers(scope=scope)
         refused = self._refusal(scope, headers)
         if refused is not None:
@@ -232,6 +237,24 @@ def _with_length(raw: list[tuple[bytes, bytes]], length: int) -> list[tuple[byte
     """Headers for a body now read whole: its Content-Length, and no Transfer-Encoding (the chunks are joined)."""
     kept = [(name, value) for name, value in raw if name not in (b"content-length", b"transfer-encoding")]
     return [*kept, (b"content-length", str(length).encode())]
+
+
+def _noting_answer(scope: Scope, send: Send) -> Send:
+    """`send` that logs the answer's status line: at info if it refuses or fails (a 4xx or 5xx, what an operator
+    looks for), else at debug. One line a call at info would cost a busy server a tenth of its CPU."""
+
+    async def send_noted(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            if status >= 400 or log.isEnabledFor(logging.DEBUG):
+                query = scope["query_string"].decode("latin-1")
+                target = f"{scope['path']}?{query}" if query else scope["path"]
+                level = logging.INFO if status >= 400 else logging.DEBUG
+                log.log(level, '%s - "%s %s HTTP/%s" %d', client_of(scope), scope["method"], target,
+                        scope["http_version"], status)  # fmt: skip
+        await send(message)
+
+    return send_noted
 
 
 def refuse(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:

@@ -6,13 +6,16 @@ nobody has used for a while is closed; and an SSE session has so many calls unde
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -163,20 +166,43 @@ class SseSessions(Sessions):
         return receive_until_idle
 
 
+def handshake_era(scope: Scope) -> bool:
+    """Whether the library serves this request in the handshake era, where an `initialize` opens a session. It goes
+    by the MCP-Protocol-Version header: with a sessionless (or unknown) version, an `initialize` opens nothing (it
+    is answered 404, a method that era does not have), so it must neither count as nor be refused as a session."""
+    version = Headers(scope=scope).get("mcp-protocol-version")
+    return version is None or version in HANDSHAKE_PROTOCOL_VERSIONS
+
+
+@dataclass
+class HttpSession:
+    """A streamable-HTTP session as counted here: whose it is, and whether (and since when) it has been idle."""
+
+    client: str
+    in_flight: int = 0  # its requests being served; an open GET stream is one for as long as it is open
+    since: float = field(default_factory=time.monotonic)  # when it was opened, or its last request ended
+
+    def idle_before(self, cutoff: float) -> bool:
+        """Whether the library has closed it for being idle by `cutoff`: nothing in flight, nothing ended since."""
+        return not self.in_flight and self.since < cutoff
+
+
 class HttpSessions(Sessions):
     """Streamable HTTP: a session is made by an `initialize` (the answer names it in Mcp-Session-Id) and ends with
-    a DELETE, or when the library closes it after `idle` seconds unused (as it is told to, in build_asgi)."""
+    a DELETE, or when the library closes it after `idle` seconds with no request in flight (as it is told to, in
+    build_asgi): a session whose GET stream stays open never idles."""
 
     def __init__(self, app: ASGIApp, limiter: RateLimiter, per_client: int, total: int, idle: float):
         super().__init__(app, limiter, per_client, total, idle)
-        self._sessions: dict[str, tuple[str, float]] = {}  # session id -> (its client, when it was last used)
+        self._sessions: dict[str, HttpSession] = {}  # by session id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         session_id = Headers(scope=scope).get("mcp-session-id")
         message = scope.get(MESSAGE)
         if session_id is not None:
-            await self.app(scope, receive, self._using(send, session_id, scope["method"]))
-        elif isinstance(message, dict) and message.get("method") == "initialize":
+            with self._serving(session_id):
+                await self.app(scope, receive, self._watching(send, session_id, scope["method"]))
+        elif isinstance(message, dict) and message.get("method") == "initialize" and handshake_era(scope):
             await self._open(scope, receive, send, message.get("id"))
         else:
             await self.app(scope, receive, send)  # no session: the sessionless 2026-07-28 protocol
@@ -193,16 +219,28 @@ class HttpSessions(Sessions):
             if message["type"] == "http.response.start" and message["status"] < 400:
                 session_id = Headers(raw=message["headers"]).get("mcp-session-id")
                 if session_id is not None and session_id not in self._sessions:
-                    self._sessions[session_id] = (client, time.monotonic())
+                    self._sessions[session_id] = HttpSession(client)
                     self.opened(client)
             await send(message)
 
         await self.app(scope, receive, send_noting)
 
-    def _using(self, send: Send, session_id: str, method: str) -> Send:
-        """`send` for a request in session `session_id`: the session was used now, and is forgotten when it ends."""
-        if session_id in self._sessions:
-            self._sessions[session_id] = (self._sessions[session_id][0], time.monotonic())
+    @contextlib.contextmanager
+    def _serving(self, session_id: str):
+        """Count a request of session `session_id` while it is served: as for the library, it is not idle then."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            yield
+            return
+        session.in_flight += 1
+        try:
+            yield
+        finally:
+            session.in_flight -= 1
+            session.since = time.monotonic()
+
+    def _watching(self, send: Send, session_id: str, method: str) -> Send:
+        """`send` for a request in session `session_id`, which forgets the session when the answer says it ended."""
 
         async def send_watching(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -214,12 +252,12 @@ class HttpSessions(Sessions):
         return send_watching
 
     def _forget(self, session_id: str) -> None:
-        entry = self._sessions.pop(session_id, None)
-        if entry is not None:
-            self.closed(entry[0])
+        session = self._sessions.pop(session_id, None)
+        if session is not None:
+            self.closed(session.client)
 
     def _forget_idle(self) -> None:
         """Forget the sessions the library has closed for being idle."""
         cutoff = time.monotonic() - self.idle
-        for session_id in [sid for sid, (_, used) in self._sessions.items() if used < cutoff]:
+        for session_id in [sid for sid, session in self._sessions.items() if session.idle_before(cutoff)]:
             self._forget(session_id)

@@ -133,7 +133,8 @@ class Waited(RoomState):
     """A room when wait_for_turn returned."""
 
     event: Annotated[
-        Literal["your_turn", "game_over", "message", "partner_left", "timeout"], Field(description="Why it returned.")
+        Literal["your_turn", "game_over", "message", "partner_joined", "partner_left", "timeout"],
+        Field(description="Why it returned."),
     ]
     waited_seconds: Annotated[float, Field(ge=0)]
 

@@ -19,7 +19,6 @@ import math
 import secrets
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -85,9 +84,9 @@ class RedisRoomStore:
         client = self.link.client
         self._add, self._fresh = client.register_script(ADD), client.register_script(FRESH)
         self._hold, self._save = client.register_script(HOLD), client.register_script(SAVE)
-        self._rooms: weakref.WeakValueDictionary[str, Room] = weakref.WeakValueDictionary()  # every one in use here
-        self._recent: OrderedDict[str, Room] = OrderedDict()  # and those used last, kept at hand
-        self._recent_lock = threading.Lock()  # the listening thread looks rooms up too
+        self._rooms: OrderedDict[str, Room] = OrderedDict()  # those used here last, the latest last
+        self._rooms_lock = threading.Lock()  # the listening thread looks rooms up too
+        self._committing, self._holding = self._commit, self._held  # one bound method each for every room
         self._leases: dict = {}  # the lease each room changing here holds, by id
         self.changes = self.link.key("changes")
         handlers = {self.changes: self._changed_elsewhere, self.reach.channel: self.reach.heard}
@@ -141,21 +140,22 @@ class RedisRoomStore:
 
     def _kept(self, room: Room) -> Room:
         """`room`, now this store's to keep and this process's to hold at hand."""
-        room.on_change, room.held = self._commit, self._held
-        self._rooms[room.id] = room
+        room.on_change, room.held = self._committing, self._holding
         self._at_hand(room)
         return room
 
     def _at_hand(self, room: Room | None, room_id: str = "") -> None:
-        """Keep `room` at hand as the one used last; without one, let `room_id` go."""
-        with self._recent_lock:
+        """Keep `room` at hand as the one used last; without one, let `room_id` go. Past RECENT, the least recently
+        used go first, but never one somebody here waits on: only a room at hand hears of changes made elsewhere."""
+        with self._rooms_lock:
             if room is None:
-                self._recent.pop(room_id, None)
+                self._rooms.pop(room_id, None)
                 return
-            self._recent[room.id] = room
-            self._recent.move_to_end(room.id)
-            while len(self._recent) > RECENT:
-                self._recent.popitem(last=False)
+            self._rooms[room.id] = room
+            self._rooms.move_to_end(room.id)
+            if len(self._rooms) > RECENT:
+                for oldest in [kept for kept, held in self._rooms.items() if not held.awaited()][: -RECENT or None]:
+                    del self._rooms[oldest]
 
     def _fresh_room(self, room_id: str, room: Room | None, answer: list) -> Room:
         """The room as Redis has it (`answer` of FRESH): `room` brought up to date, or made anew if not at hand."""
@@ -222,7 +222,9 @@ class RedisRoomStore:
 
     def _rejoined(self) -> None:
         """Redis heard again: whatever anyone here waits on may have changed meanwhile."""
-        for room_id, room in list(self._rooms.items()):
+        with self._rooms_lock:
+            rooms = list(self._rooms.items())
+        for room_id, room in rooms:
             if room.awaited():
                 try:
                     self.get(room_id)

@@ -9,27 +9,29 @@ import asyncio
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tictactoe.game.errors import GameOver, NotYourTurn
-from tictactoe.game.rules import HUMAN, Board, other
-from tictactoe.state.seats import CLOSED, Player, Seat, Seating, token_key
+from tictactoe.game.rules import HUMAN, START, other
+from tictactoe.state.seats import CLOSED, NOBODY, Player, Seat, Seating, token_key
 from tictactoe.state.showing import Showing
 
 CHAT_KEPT = 50  # chat lines a room remembers; older ones scroll away
+# Rooms share their locks, one of many by their id's hash: a lock is an object the collector walks, and a server
+# holds tens of thousands of rooms. No code holds two rooms at once, so sharing never waits on a cycle.
+LOCKS = tuple(threading.RLock() for _ in range(1024))
 VIA = ("mcp", "rest", "page")  # where a person's move or message came from
 SERVER = "server"  # where the opponent's moves and lines come from
-# What a change may set anew, beside the moves, the chat and the seats: put back as it was if the change fails.
-ROLLED_BACK = ("board", "human", "forfeited_by", "closed", "said", "scored", "thinking",
+# What a change may set anew, beside the seats: put back as it was if the change fails. The board, the moves and the
+# chat are immutable values, replaced by a change, never changed in place.
+ROLLED_BACK = ("board", "_moves", "_chat", "human", "forfeited_by", "closed", "said", "scored", "thinking",
                "version", "board_version", "updated_at")  # fmt: skip
 HERE_ONLY = ("lock", "_waiters", "on_change", "held", "_before")  # what no other process's copy of the room has
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(NamedTuple):  # a tuple of plain values: nothing for the collector to walk, once it has seen it
     mark: str
     position: int
     by: str  # "human", "engine" or "mistral"
@@ -37,8 +39,7 @@ class Move:
     at: float | None = None  # when it was played; None if not recorded
 
 
-@dataclass(frozen=True)
-class ChatLine:
+class ChatLine(NamedTuple):
     sender: str  # the speaker's mark
     text: str
     at: float
@@ -49,8 +50,13 @@ class Room(Seating, Showing):
     """A game of a human (X, moves first) against the opponent (O), or of two people, each holding a seat.
 
     Mutate only inside a `change()`, which holds `lock`; the opponent's thinking happens outside it, flagged by
-    `thinking`.
+    `thinking`. A server holds tens of thousands of rooms, so a room is compact: slots, shared boards and players,
+    tuples for its moves and chat, and nothing per room a full garbage collection must walk but the room itself.
     """
+
+    __slots__ = ("id", "two_people", "seats", "forfeited_by", "closed", "watch_id", "difficulty", "opponent_name",
+                 "human", "board", "_moves", "_chat", "said", "scored", "thinking", "version", "board_version",
+                 "created_at", "updated_at", "lock", "_waiters", "on_change", "held", "_before")  # fmt: skip
 
     def __init__(self, room_id: str, difficulty: str | None, opponent_name: str, two_people: bool = False):
         self.id = room_id
@@ -61,18 +67,20 @@ class Room(Seating, Showing):
         self.watch_id = secrets.token_urlsafe(16)  # for spectators: shows the game, gives no right to play it
         self.difficulty = difficulty  # None: the model chooses the opponent's moves
         self.opponent_name = opponent_name
-        self.human = Player()  # who plays X against the opponent (in a room for two, the seats say)
-        self.board = Board()
-        self.moves: list[Move] = []
-        self.chat: deque[ChatLine] = deque(maxlen=CHAT_KEPT)
+        self.human = NOBODY  # who plays X against the opponent (in a room for two, the seats say)
+        self.board = START
+        # Moves and chat lines kept as plain tuples, which the collector stops walking once it has seen them (a
+        # NamedTuple it never does); `moves` and `chat` give them named.
+        self._moves: tuple[tuple, ...] = ()
+        self._chat: tuple[tuple, ...] = ()  # the last CHAT_KEPT lines
         self.said = 0  # chat lines ever said, the ones scrolled away included
         self.scored = False  # whether the finished game is in the scores
         self.thinking = False
         self.version = 0
         self.board_version = 0  # the version of the last change to the board, the seats or the outcome
         self.created_at = self.updated_at = time.time()
-        self.lock = threading.RLock()  # re-entrant: to_dict takes it too, also from inside a locked change
-        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()  # async callers waiting
+        self.lock = LOCKS[hash(room_id) % len(LOCKS)]  # re-entrant: to_dict takes it too, inside a locked change
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] | None = None  # made for the first waiter
         self.on_change: Callable[[Room], None] | None = None  # the store's, to keep each change
         # The store's, around each change: a store other processes share holds the room for it, fresh.
         self.held: Callable[[Room], AbstractContextManager] = nullcontext
@@ -107,7 +115,7 @@ class Room(Seating, Showing):
     def _state(self) -> tuple[dict, dict[str, bool]]:
         """What a change can alter, copied: to put back if it fails."""
         kept = {name: getattr(self, name) for name in ROLLED_BACK}
-        kept.update(moves=list(self.moves), chat=deque(self.chat, maxlen=CHAT_KEPT), seats=dict(self.seats))
+        kept["seats"] = dict(self.seats)
         return kept, {mark: seat.left for mark, seat in self.seats.items()}
 
     def _roll_back(self, kept: dict, left: dict[str, bool]) -> None:
@@ -130,12 +138,24 @@ class Room(Seating, Showing):
                     raise NotYourTurn("It is the other player's turn: wait for their move (wait_for_turn).")
                 raise NotYourTurn(f"{self.opponent_name} is still thinking. Check the room again in a moment.")
             self.board = self.board.push(position)
-            self.moves.append(Move(mark, position, by, via, time.time()))
+            self._moves = (*self._moves, (mark, position, by, via, time.time()))
             self._touch(board=True)
+
+    @property
+    def moves(self) -> list[Move]:
+        return list(map(Move._make, self._moves))
+
+    @property
+    def move_count(self) -> int:
+        return len(self._moves)
+
+    @property
+    def chat(self) -> list[ChatLine]:
+        return list(map(ChatLine._make, self._chat))
 
     def say(self, sender: str, text: str, via: str | None = None) -> None:
         with self.change():
-            self.chat.append(ChatLine(sender, text, time.time(), via))
+            self._chat = (*self._chat[1 - CHAT_KEPT :], (sender, text, time.time(), via))
             self.said += 1
             self._touch()
 
@@ -187,15 +207,21 @@ class Room(Seating, Showing):
         return not self.board_version <= version <= self.version
 
     def _wake(self) -> None:
-        """Tell whoever waits for a new version, once it is kept. Call with `lock` held."""
-        for loop, event in self._waiters:
+        """Tell whoever waits for a new version, once it is kept: one call into each waiting loop, however many wait
+        there (a popular room's live pages all wait on the server's). Call with `lock` held."""
+        waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Event]] = {}
+        for loop, event in self._waiters or ():
+            waiting.setdefault(loop, []).append(event)
+        for loop, events in waiting.items():
             if not loop.is_closed():
-                loop.call_soon_threadsafe(event.set)
+                loop.call_soon_threadsafe(_set_all, events)
 
     def adopt(self, newer: Room) -> None:
         """Take the state of `newer`, a later version another process kept, and wake whoever waits for it here."""
         with self.lock:
-            vars(self).update({name: value for name, value in vars(newer).items() if name not in HERE_ONLY})
+            for name in self.__slots__:
+                if name not in HERE_ONLY:
+                    setattr(self, name, getattr(newer, name))
             self._wake()
 
     def awaited(self) -> bool:
@@ -208,9 +234,12 @@ class Room(Seating, Showing):
         with self.lock:
             if self.version != version:
                 return True
+            if self._waiters is None:
+                self._waiters = set()
             self._waiters.add(waiter)
         try:
-            await asyncio.wait_for(waiter[1].wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await waiter[1].wait()
             return True
         except TimeoutError:
             return False
@@ -231,8 +260,8 @@ class Room(Seating, Showing):
                 "human": [self.human.key, self.human.name],
                 "forfeited_by": self.forfeited_by,
                 "closed": self.closed,
-                "moves": [[m.mark, m.position, m.by, m.via, m.at] for m in self.moves],
-                "chat": [[c.sender, c.text, c.at, c.via] for c in self.chat],
+                "moves": [list(move) for move in self._moves],
+                "chat": [list(line) for line in self._chat],
                 "said": self.said,
                 "scored": self.scored,
                 "version": self.version,
@@ -253,13 +282,18 @@ class Room(Seating, Showing):
         room.watch_id = data["watch_id"]
         for mark, token, name, left, *player in data["seats"]:
             room.seats[mark] = Seat(mark, token, name, left=left, player=player[0] if player else token_key(token))
-        room.human = Player(*data.get("human", ()))
+        room.human = Player(*data["human"]) if any(data.get("human", ())) else NOBODY
         room.forfeited_by, room.closed = data["forfeited_by"], data.get("closed", False)
-        for move in data["moves"]:
-            room.board = room.board.push(move[1])
-            room.moves.append(Move(*move))
-        room.chat.extend(ChatLine(*line) for line in data["chat"])
+        room._moves = tuple(tuple(Move(*move)) for move in data["moves"])  # older ones lack via and at
+        for move in room.moves:
+            room.board = room.board.push(move.position)
+        room._chat = tuple(tuple(ChatLine(*line)) for line in data["chat"][-CHAT_KEPT:])
         room.said, room.scored = data.get("said", len(room.chat)), data.get("scored", False)
         room.version, room.created_at, room.updated_at = data["version"], data["created_at"], data["updated_at"]
         room.board_version = data.get("board_version", room.version)
         return room
+
+
+def _set_all(events: list[asyncio.Event]) -> None:
+    for event in events:
+        event.set()

@@ -19,7 +19,7 @@ ANONYMOUS = ""  # the score key of a player known by no connection or seat (a RE
 CLOSED = "The person who made this room left before anyone joined, so it is closed for good."
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Player:
     """Whose record a side's result goes to: a key (a connection's or a seat's, hashed) and a display name."""
 
@@ -27,7 +27,10 @@ class Player:
     name: str = ""
 
 
-@dataclass
+NOBODY = Player()  # who plays a game nobody named or holds a key for: one for all of them
+
+
+@dataclass(slots=True)
 class Seat:
     """A person's place in a two-person room: their mark, the secret token that proves it, and their name."""
 
@@ -41,6 +44,7 @@ class Seat:
 class Seating:
     """Seats, for a Room: taking one, proving one, leaving one."""
 
+    __slots__ = ()  # a Room's own slots hold its state
     two_people: bool
     seats: dict[str, Seat]
     human: Player

@@ -6,7 +6,7 @@ A room takes these as a mixin (`Showing`); the shapes they build are typed in an
 from __future__ import annotations
 
 from tictactoe.game.errors import GameError
-from tictactoe.game.rules import HUMAN, OPPONENT, Board, O, X, other
+from tictactoe.game.rules import HUMAN, OPPONENT, START, O, X, other
 from tictactoe.state.answers import ChatShown, History, MoveShown, OpponentShown, Players, RoomSeen, RoomState
 from tictactoe.state.seats import Player, Seat
 
@@ -33,6 +33,8 @@ class Showing:
     """A room's answers, for a Room: to_dict (the room as a side sees it), seen_by (as a token's holder does) and
     history (the game from its first move)."""
 
+    __slots__ = ()  # a Room's own slots hold its state
+
     id: str
     watch_id: str
     two_people: bool
@@ -58,7 +60,7 @@ class Showing:
         with self.lock:
             state = self._as_dict(mark)
             players = self._players_shown()
-            board, moves = Board(), []
+            board, moves = START, []
             for number, (move, shown) in enumerate(zip(self.moves, state["moves"], strict=True), start=1):
                 board = board.push(move.position)
                 moves.append(

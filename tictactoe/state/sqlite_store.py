@@ -70,7 +70,7 @@ class SqliteRoomStore(RoomStore):
                 self._rooms[room.id] = self._watched[room.watch_id] = room
             self._sweep(now)
             for room in self._rooms.values():
-                room.on_change = self._changed
+                room.on_change = self._keeping
                 if room.unscored():  # finished before scores were kept
                     self._changed(room)
 

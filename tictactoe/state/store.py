@@ -44,6 +44,7 @@ class RoomStore:
         self._db = self._open()
         self._db_lock = threading.Lock()  # one connection, one writer at a time
         self.scores = Scores(self._db, self._db_lock)
+        self._keeping = self._changed  # one bound method for every room: a new one per room is one more object each
         self.reach = Reach()  # the connections news can be pushed to
         self._leases = Leases()
 
@@ -123,7 +124,7 @@ class RoomStore:
 
     def _keep(self, room: Room) -> None:
         """A new room: memory holds it already; tell the store of its every change."""
-        room.on_change = self._changed
+        room.on_change = self._keeping
 
     def _changed(self, room: Room) -> None:
         """A room's new version: a game just finished goes into the scores."""

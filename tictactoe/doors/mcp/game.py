@@ -9,6 +9,7 @@ from fastmcp.tools import ToolResult
 from pydantic import Field
 
 from tictactoe.doors.arguments import Difficulty, Message, Name, OpponentKind, Position, Version
+from tictactoe.doors.mcp.apps import ON_BOARD
 from tictactoe.doors.mcp.common import PLAY, READ, PlayerToken, RoomId, answer, client_of, refusing_game_errors, tool
 from tictactoe.doors.mcp.connections import Connections, connection_key
 from tictactoe.doors.schemas import schema_of
@@ -53,7 +54,7 @@ def _add_start_tool(mcp: FastMCP, connections: Connections) -> None:
     )
     room_or_seat = schema_of(Seated | RoomState)
 
-    @tool(mcp, annotations=PLAY, description=f"{CREATE_ROOM} {retention}", output_schema=room_or_seat)
+    @tool(mcp, meta=ON_BOARD, annotations=PLAY, description=f"{CREATE_ROOM} {retention}", output_schema=room_or_seat)
     @refusing_game_errors
     async def create_room(
         ctx: Context, difficulty: DifficultyOrDefault = "", opponent: OpponentKind = "ai", name: Name = ""
@@ -72,7 +73,7 @@ def _add_move_tools(mcp: FastMCP, connections: Connections) -> None:
     """Register make_move and send_chat on `mcp`."""
     service = connections.service
 
-    @tool(mcp, annotations=PLAY, output_schema=schema_of(Turn))
+    @tool(mcp, meta=ON_BOARD, annotations=PLAY, output_schema=schema_of(Turn))
     @refusing_game_errors
     async def make_move(
         ctx: Context, position: Position, room_id: RoomId = "", expected_version: ExpectedVersion = 0,
@@ -104,7 +105,7 @@ def _add_move_tools(mcp: FastMCP, connections: Connections) -> None:
 def _add_look_tools(mcp: FastMCP, connections: Connections) -> None:
     """Register get_room_state and list_rooms on `mcp`."""
 
-    @tool(mcp, annotations=READ, output_schema=schema_of(RoomState))
+    @tool(mcp, meta=ON_BOARD, annotations=READ, output_schema=schema_of(RoomState))
     @refusing_game_errors
     async def get_room_state(ctx: Context, room_id: RoomId = "", player_token: PlayerToken = "") -> ToolResult:
         """Show a room: the board, whose turn, the status, the legal moves, the version and the latest chat."""
@@ -140,7 +141,13 @@ def _add_look_tools(mcp: FastMCP, connections: Connections) -> None:
 def _summary(connections: Connections, room_id: str, token: str | None, current: str | None) -> RoomSummary | None:
     """A room as list_rooms shows it (from the caller's seat, in a game for two); None once it has expired."""
     try:
-        state = connections.service.room(room_id).seen_by(token)
+        room = connections.service.room(room_id)
     except RoomNotFound:
         return None
-    return {"room_id": room_id, "status": state["status"], "moves": len(state["moves"]), "current": room_id == current}
+    with room.lock:  # the status and the count, not the whole room: a connection may list fifty
+        return {
+            "room_id": room_id,
+            "status": room.status(room.mark_of(token)),
+            "moves": room.move_count,
+            "current": room_id == current,
+        }

@@ -7,19 +7,28 @@ from typing import Annotated
 
 from fastmcp import Context, FastMCP
 from fastmcp.tools import ToolResult
-from mcp.shared.exceptions import MCPError
 from pydantic import Field
 
 from tictactoe.doors.arguments import Name
 from tictactoe.doors.markdown import queue_markdown
-from tictactoe.doors.mcp.common import PLAY, READ, PlayerToken, RoomId, answer, client_of, refusing_game_errors, tool
+from tictactoe.doors.mcp.apps import ON_BOARD
+from tictactoe.doors.mcp.common import (
+    PLAY,
+    READ,
+    PlayerToken,
+    RoomId,
+    UnknownResource,
+    answer,
+    client_of,
+    refusing_game_errors,
+    tool,
+)
 from tictactoe.doors.mcp.connections import Connections
 from tictactoe.doors.schemas import schema_of
 from tictactoe.game.errors import RoomNotFound
 from tictactoe.services.people import QUEUE_PATIENCE, WAIT_DEFAULT, WAIT_MOST
 from tictactoe.state.answers import Matched, QueueLeft, QueueWaiting, RoomState, Seated, Waited
 
-RESOURCE_NOT_FOUND = -32002  # the MCP specification's code for a resource that is not there
 Ticket = Annotated[
     str,
     Field(
@@ -50,7 +59,7 @@ def _add_queue_tools(mcp: FastMCP, connections: Connections) -> None:
         f"first). While waiting, call again with the ticket within {QUEUE_PATIENCE / 60:g} minutes to keep your place."
     )
 
-    @tool(mcp, annotations=PLAY, description=described, output_schema=schema_of(QueueWaiting | Matched))
+    @tool(mcp, meta=ON_BOARD, annotations=PLAY, description=described, output_schema=schema_of(QueueWaiting | Matched))
     @refusing_game_errors
     async def enter_queue(ctx: Context, name: Name = "", ticket: Ticket = "") -> ToolResult:
         given = connections.queue_ticket(ctx, ticket)
@@ -76,7 +85,7 @@ def _add_seat_tools(mcp: FastMCP, connections: Connections) -> None:
     """Register join_room, wait_for_turn, leave_chat and the room resource on `mcp`."""
     service = connections.service
 
-    @tool(mcp, annotations=PLAY, output_schema=schema_of(Seated))
+    @tool(mcp, meta=ON_BOARD, annotations=PLAY, output_schema=schema_of(Seated))
     @refusing_game_errors
     async def join_room(ctx: Context, room_id: Invitation, name: Name = "") -> ToolResult:
         """Take the free seat in a room someone made for two people (create_room with opponent "human"); returns the
@@ -85,19 +94,19 @@ def _add_seat_tools(mcp: FastMCP, connections: Connections) -> None:
         connections.remember_seat(ctx, room_id, seated.seat.token)
         return answer(ctx, seated.to_dict())
 
-    @tool(mcp, annotations=READ, output_schema=schema_of(Waited))
+    @tool(mcp, meta=ON_BOARD, annotations=READ, output_schema=schema_of(Waited))
     @refusing_game_errors
     async def wait_for_turn(
         ctx: Context, room_id: RoomId = "", timeout_seconds: Waiting = WAIT_DEFAULT, player_token: PlayerToken = ""
     ) -> ToolResult:
-        """Wait until it is the user's turn, the game ends, or the other player says something or leaves, then show
-        what happened (event), or "timeout" if nothing did in time. In a game against the opponent it answers at
+        """Wait until it is the user's turn, the game ends, or the other player comes, says something or leaves, then
+        show what happened (event), or "timeout" if nothing did in time. In a game against the opponent it answers at
         once: the opponent moves within make_move."""
         room, token = connections.room_and_token(ctx, room_id, player_token)
         waited = await service.people.wait_for_turn(room.id, token, timeout_seconds)
         return answer(ctx, waited.to_dict())
 
-    @tool(mcp, annotations=PLAY, output_schema=schema_of(RoomState))
+    @tool(mcp, meta=ON_BOARD, annotations=PLAY, output_schema=schema_of(RoomState))
     @refusing_game_errors
     async def leave_chat(ctx: Context, room_id: RoomId = "", player_token: PlayerToken = "") -> ToolResult:
         """Leave a game between two people: the other player is told, and an unfinished game is lost by forfeit."""
@@ -110,6 +119,6 @@ def _add_seat_tools(mcp: FastMCP, connections: Connections) -> None:
         """A room, as the reader sees it: from their seat if they hold one, else as a spectator."""
         try:
             room = service.room(room_id)
-        except RoomNotFound as missing:
-            raise MCPError(RESOURCE_NOT_FOUND, missing.message) from None
+        except RoomNotFound:
+            raise UnknownResource() from None
         return room.seen_by(connections.seat_token(ctx, room, ""))

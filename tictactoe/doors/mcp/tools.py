@@ -12,6 +12,7 @@ from pydantic import ValidationError as ArgumentError
 from tictactoe import __version__
 from tictactoe.doors.arguments import explain
 from tictactoe.doors.markdown import board_markdown
+from tictactoe.doors.mcp.apps import add_board
 from tictactoe.doors.mcp.common import READ, refusal, tool
 from tictactoe.doors.mcp.connections import Connections
 from tictactoe.doors.mcp.game import add_game_tools
@@ -73,6 +74,7 @@ def build_mcp(service: GameService) -> FastMCP:
     add_game_tools(mcp, connections)
     add_record_tools(mcp, connections)
     add_people_tools(mcp, connections)
+    add_board(mcp)
 
     @tool(mcp, annotations=READ, output_schema=schema_of(Help))
     async def get_help() -> ToolResult:

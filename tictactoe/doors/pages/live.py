@@ -43,6 +43,7 @@ class Viewers:
         self.per_client = per_client
         self.total = total
         self._open: Counter[str] = Counter()
+        self._shown = Shown()
 
     def routes(self) -> list[Route]:
         return [
@@ -55,29 +56,30 @@ class Viewers:
         token = request.query_params.get("player_token")
         try:
             room = self.service.room(request.path_params["room_id"])
-            room.seen_by(token)  # a wrong token is refused now, not in the stream
+            mark = room.mark_of(token)  # a wrong token is refused now, not in the stream
         except GameError as error:
             return error_response(error)
-        return self._stream(request, room, lambda: room.seen_by(token))
+        return self._stream(request, room, ("play", mark), lambda: room.to_dict(mark))  # as room.seen_by(token)
 
     async def spectator(self, request: Request) -> Response:
         try:
             room = self.service.watched(request.path_params["watch_id"])
         except GameError as error:
             return error_response(error)
-        return self._stream(request, room, lambda: spectator_view(room.seen_by(None)))
+        return self._stream(request, room, ("watch",), lambda: spectator_view(room.seen_by(None)))
 
     def open_streams(self) -> int:
         return self._open.total()
 
-    def _stream(self, request: Request, room: Room, view: Callable[[], dict]) -> Response:
+    def _stream(self, request: Request, room: Room, kind: tuple, view: Callable[[], dict]) -> Response:
         client = client_of(request.scope)
         if self._open[client] >= self.per_client:
             return error_response(TooManyViewers("You have too many live pages open on this server.", 5))
         if self._open.total() >= self.total:
             return error_response(TooManyViewers("Too many live pages are open on this server right now.", 5))
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}  # proxies pass each event on at once
-        response = StreamingResponse(changes(room, view), media_type="text/event-stream", headers=headers)
+        events = self._shown.changes(room, (room.id, *kind), view)
+        response = StreamingResponse(events, media_type="text/event-stream", headers=headers)
         return Held(response, self._open, client)
 
 
@@ -99,17 +101,39 @@ class Held:
                 del self.places[self.client]
 
 
-async def changes(room: Room, view: Callable[[], dict]) -> AsyncIterator[str]:
-    """The room as `view` shows it, now and after every change, as server-sent events; a comment when quiet."""
-    yield f"retry: {RETRY_MS}\n\n"
-    version = None
-    while True:
-        if version != room.version:
+class Shown:
+    """Each room's latest event for each kind of stream (a seat's, the spectators'), made once per version and
+    sent as it is to every stream of that kind: a popular room's change is rendered once, not once a viewer. An
+    event is forgotten when the last stream that could send it closes."""
+
+    def __init__(self) -> None:
+        self._latest: dict[tuple, tuple[int, str]] = {}  # by (room id, kind[, mark]): the version and its event
+        self._streams: Counter[tuple] = Counter()  # the streams open of each
+
+    async def changes(self, room: Room, key: tuple, view: Callable[[], dict]) -> AsyncIterator[str]:
+        """The room as `view` shows it, now and after every change, as server-sent events; a comment when quiet."""
+        self._streams[key] += 1
+        try:
+            yield f"retry: {RETRY_MS}\n\n"
+            version = None
+            while True:
+                if version != room.version:
+                    version, event = self._event(key, room, view)
+                    yield event
+                elif not await room.changed_since(version, HEARTBEAT_SECONDS):
+                    yield ": still here\n\n"
+        finally:
+            self._streams[key] -= 1
+            if not self._streams[key]:
+                del self._streams[key]
+                self._latest.pop(key, None)
+
+    def _event(self, key: tuple, room: Room, view: Callable[[], dict]) -> tuple[int, str]:
+        latest = self._latest.get(key)
+        if latest is None or latest[0] != room.version:
             state = view()
-            version = state["version"]
-            yield f"data: {json.dumps(state, ensure_ascii=False)}\n\n"
-        elif not await room.changed_since(version, HEARTBEAT_SECONDS):
-            yield ": still here\n\n"
+            latest = self._latest[key] = (state["version"], f"data: {json.dumps(state, ensure_ascii=False)}\n\n")
+        return latest
 
 
 def error_response(error: GameError) -> JSONResponse:

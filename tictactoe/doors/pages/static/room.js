@@ -17,22 +17,6 @@ const token = twoPeople && mode === "play" ? localStorage.getItem(seatKey) : nul
 let shown = null; // while replaying: how many moves the board shows; null: the board as it stands
 let replayTimer;
 
-function headline(room) {
-  const name = room.opponent.name || "the other player";
-  const watching = mode === "watch" && !twoPeople;
-  return {
-    your_turn: watching ? "X to move" : `Your turn: you are ${room.your_mark}`,
-    opponent_turn: twoPeople ? `Waiting for ${name}'s move…` : `${name} is thinking…`,
-    waiting_for_opponent: "Waiting for a second player: share this page's address.",
-    watching: `${room.turn} to move`,
-    // Without a winner, a free cell means no game was played: the room's maker left before anyone joined.
-    finished: room.winner ? `${room.winner} won.` : room.board.includes("") ? "Closed: nobody joined." : "It's a draw.",
-    won: watching ? "X won!" : "You won! 🎉",
-    lost: `${name} won.`,
-    draw: "It's a draw.",
-  }[room.status];
-}
-
 function boardAfter(moves, count) {
   const board = Array(9).fill("");
   for (const move of moves.slice(0, count)) board[move.position] = move.mark;
@@ -42,23 +26,13 @@ function boardAfter(moves, count) {
 function render(room) {
   const replaying = shown !== null && shown < room.moves.length;
   const board = replaying ? boardAfter(room.moves, shown) : room.board;
-  const winning = new Set(replaying ? [] : room.winning_line || []);
-  cells.forEach((cell, index) => {
-    const mark = board[index];
-    cell.dataset.mark = mark;
-    if (mark) {
-      cell.textContent = mark;
-    } else {
-      const hint = document.createElement("span");
-      hint.className = "hint";
-      hint.textContent = index;
-      cell.replaceChildren(hint);
-    }
-    cell.classList.toggle("win", winning.has(index));
-    cell.setAttribute("aria-label", `Cell ${index}: ${mark || "empty"}${winning.has(index) ? ", winning line" : ""}`);
-  });
+  renderCells(cells, board, replaying ? [] : room.winning_line || []);
   const status = document.getElementById("status");
-  status.textContent = headline(room);
+  status.textContent = headline(room, {
+    twoPeople,
+    watching: mode === "watch" && !twoPeople,
+    waiting: "Waiting for a second player: share this page's address.",
+  });
   status.classList.toggle("thinking", room.opponent.thinking);
   const level = room.opponent.difficulty;
   document.getElementById("level").textContent = twoPeople
@@ -76,14 +50,8 @@ function render(room) {
     }),
   );
   renderReplay(room, replaying);
-  const speakers = {
-    you: mode === "play" ? "You" : "Player",
-    opponent: room.opponent.name || "Them",
-    X: "X",
-    O: "O",
-  };
   const chat = document.getElementById("chat");
-  chat.replaceChildren(...room.chat.map((line) => item(`${speakers[line.from]}: `, line.text, true)));
+  chat.replaceChildren(...chatItems(room, mode === "play" ? "You" : "Player"));
   chat.scrollTop = chat.scrollHeight;
   const join = document.getElementById("join");
   if (join) join.hidden = Boolean(token) || room.status !== "waiting_for_opponent";
@@ -119,14 +87,6 @@ document.getElementById("replay-start").addEventListener("click", () => {
 document.getElementById("replay-back").addEventListener("click", () => showMove((shown ?? state.moves.length) - 1));
 document.getElementById("replay-next").addEventListener("click", () => showMove((shown ?? state.moves.length) + 1));
 
-function item(first, rest, bold = false) {
-  const li = document.createElement("li");
-  const head = document.createElement(bold ? "strong" : "span");
-  head.textContent = first;
-  li.append(head, rest);
-  return li;
-}
-
 function update(room) {
   if (room.version >= state.version) {
     state = { ...state, ...room };
@@ -153,17 +113,8 @@ async function play(position) {
   }
 }
 
-cells.forEach((cell, index) => {
-  cell.addEventListener("click", () => play(index));
-  cell.addEventListener("keydown", (event) => {
-    // Arrow keys move between cells, as in any grid; Enter and Space play, as buttons do.
-    const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -3, ArrowDown: 3 }[event.key];
-    if (step !== undefined && cells[index + step]) {
-      event.preventDefault();
-      cells[index + step].focus();
-    }
-  });
-});
+cells.forEach((cell, index) => cell.addEventListener("click", () => play(index)));
+moveWithArrows(cells);
 
 const say = document.getElementById("say");
 if (say) {
