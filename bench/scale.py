@@ -2,11 +2,12 @@
 Redis x1 and Redis x2 workers; and how long a move takes to reach the other player when the two are on different
 processes (two replicas on one Redis).
 
-.venv/bin/python bench/scale.py [--players 192] [--games 2] [--latency 0.3] [--samples 30]
+.venv/bin/python bench/scale.py [--players 192] [--seconds 15] [--latency 0.3] [--samples 30]
 
-The players are raw_mcp.py's hand-written streamable-HTTP clients and the fake Mistral runs in a process of its own:
-on two cores, what the load costs must stay small beside what the server spends, or the load sets the pace.
-Exits 1 if any call failed or any game did not finish.
+The players are perf_load.py's, on mcp_wire.py's hand-written SSE clients (with two workers, half their POSTs
+reach the worker that does not hold their stream and are relayed), and the fake Mistral runs in a process of its
+own: on two cores, what the load costs must stay small beside what the server spends, or the load sets the pace.
+Exits 1 if any call failed.
 """
 
 from __future__ import annotations
@@ -29,13 +30,15 @@ from fastmcp import Client
 from fastmcp.client.messages import MessageHandler
 
 from bench.bench import NO_LIMITS, redis_for
-from bench.raw_mcp import players
-from bench.report import TOOLS, percentiles
+from bench.perf_load import mcp_load
+from bench.report import percentiles
 from bench.results import Results
 from bench.server_process import children, cpu_seconds, running_server, tree_cpu_seconds
 from tests.fake_mistral import FakeMistral
 
 SETUPS = (("memory", 1), ("redis", 1), ("redis", 2))
+TOOLS = ("create_room", "get_room_state", "make_move", "send_chat", "list_rooms", "get_help")  # perf_load's game
+WARMUP = 3.0  # seconds of load before the window is measured
 
 
 def redis_cpu() -> float:
@@ -79,10 +82,26 @@ def run_setup(store: str, workers: int, args: argparse.Namespace) -> tuple[Resul
             REDIS_URL=redis.url if redis is not None else "", WORKERS=str(workers), **NO_LIMITS,
         ) as server,
     ):  # fmt: skip
-        app, kept = tree_cpu_seconds(server.process.pid), redis_cpu()
-        results = asyncio.run(players(server.port, args.players, args.games))
-        results.server_cpu = tree_cpu_seconds(server.process.pid) - app
-        return results, redis_cpu() - kept
+        spent = Spent(server.process.pid)
+        load = mcp_load(server.port, server.process.pid, "sse", args.players, WARMUP, args.seconds, spent)
+        results = asyncio.run(load)
+        results.server_cpu = spent.app  # every worker's, where perf_load counts the first process's
+        return results, spent.redis
+
+
+class Spent:
+    """The CPU the server's processes and Redis spend while it is entered."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def __enter__(self) -> Spent:
+        self.app, self.redis = -tree_cpu_seconds(self.pid), -redis_cpu()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.app += tree_cpu_seconds(self.pid)
+        self.redis += redis_cpu()
 
 
 class Heard(MessageHandler):
@@ -150,8 +169,6 @@ def table(runs: dict[str, tuple[Results, float]], news: list[float]) -> str:
         per = 1000 / results.calls
         cpu.append(f"{results.server_cpu * per:.1f} + {redis * per:.1f}")
     lines.append(f"{'CPU s/1000 calls (app+redis)':<26}" + "".join(f"{cell:>18}" for cell in cpu))
-    lines.append(f"{'games finished':<26}" + "".join(
-        f"{f'{r.finished}/{len(r.games)}':>18}" for r, _ in runs.values()))  # fmt: skip
     lines += [
         "",
         f"redis x1 / memory x1: {rate[names[1]] / rate[names[0]]:.2f}; redis x2 / redis x1: "
@@ -165,21 +182,21 @@ def table(runs: dict[str, tuple[Results, float]], news: list[float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--players", type=int, default=192, help="players at once (default 192)")
-    parser.add_argument("--games", type=int, default=2, help="games per player (default 2)")
+    parser.add_argument("--seconds", type=float, default=15, help="seconds measured per setup (default 15)")
     parser.add_argument("--latency", type=float, default=0.3, help="fake Mistral latency in seconds (default 0.3)")
     parser.add_argument("--samples", type=int, default=30, help="moves timed for the news latency (default 30)")
     args = parser.parse_args(argv)
     runs = {f"{store} x{workers}": run_setup(store, workers, args) for store, workers in SETUPS}
     news = notification_latency(args.samples)
     print(
-        f"{args.players} streamable-HTTP players flat out, {args.games} game(s) each, fake Mistral "
+        f"{args.players} SSE players flat out for {args.seconds:g} s (after {WARMUP:g} s), fake Mistral "
         f"{args.latency * 1000:.0f} ms; {os.cpu_count()} cores\n"
     )
     print(table(runs, news))
     errors = [error for results, _ in runs.values() for error in results.errors]
     for error in errors[:10]:
         print(f"  error: {error}")
-    return 0 if not errors and all(r.finished == len(r.games) for r, _ in runs.values()) else 1
+    return 0 if not errors else 1
 
 
 if __name__ == "__main__":

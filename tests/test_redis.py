@@ -18,6 +18,7 @@ from tictactoe.game.errors import GameError, RoomNotFound, TooManyRooms
 from tictactoe.game.rules import HUMAN
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService
+from tictactoe.serving.config import ConfigError, load_settings
 from tictactoe.state.redis_store import RedisRoomStore
 from tictactoe.state.seats import Player
 
@@ -177,3 +178,24 @@ async def test_with_the_append_only_file_a_redis_killed_and_restarted_has_every_
     assert {room_id: after.room(room_id).to_dict() for room_id in states} == states
     after.rooms.close()
     server.stop()
+
+
+@pytest.mark.parametrize(
+    ("environ", "why"),
+    [
+        ({"WORKERS": "2"}, "WORKERS above 1 needs REDIS_URL: each process would otherwise keep rooms of its own"),
+        ({"REDIS_URL": "http://redis:6379"}, "REDIS_URL must start with redis:// or rediss://"),
+        ({"REDIS_URL": "redis://r:6379", "ROOMS_DB": "r.db"},
+         "Set REDIS_URL or ROOMS_DB, not both: the rooms live in one place"),
+    ],
+)  # fmt: skip
+def test_settings_that_cannot_work_together_are_refused(environ, why):
+    with pytest.raises(ConfigError) as refused:
+        load_settings(environ)
+    assert str(refused.value) == why
+
+
+def test_the_redis_password_is_never_shown():
+    settings = load_settings({"REDIS_URL": "rediss://default:hunter2@redis.example:6380/0", "WORKERS": "2"})
+    assert (settings.redis_url, settings.workers) == ("rediss://default:hunter2@redis.example:6380/0", 2)
+    assert "hunter2" not in repr(settings)
