@@ -81,6 +81,10 @@ class GameService:
     def room(self, room_id: str) -> Room:
         return self._resumed(self.rooms.get(room_id))
 
+    def rooms_found(self, room_ids: list[str]) -> list[Room]:
+        """The rooms of `room_ids` that are still kept, in their order, each resumed as `room` resumes one."""
+        return [self._resumed(room) for room in self.rooms.get_many(room_ids)]
+
     def watched(self, watch_id: str) -> Room:
         """The room a spectator's link shows."""
         return self._resumed(self.rooms.watched(watch_id))

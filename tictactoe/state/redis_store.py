@@ -13,6 +13,7 @@ it is next asked for, or at once if someone here waits on it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -20,10 +21,10 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-from tictactoe.game.errors import GameError, StoreUnavailable, TooManyRooms
+from tictactoe.game.errors import GameError, RoomNotFound, StoreUnavailable, TooManyRooms
 from tictactoe.state.redis_link import LEASE_MS, Link, Listening, RedisNotes, RedisReach, calling
 from tictactoe.state.redis_scores import COUNT, RedisScores
 from tictactoe.state.room import Room
@@ -121,6 +122,19 @@ class RedisRoomStore:
         room = self._rooms.get(room_id)
         known = room.version if room is not None else -1
         return self._fresh_room(room_id, room, calling(self._fresh, keys=[self._key(room_id)], args=[known]))
+
+    def get_many(self, room_ids: Iterable[str]) -> list[Room]:
+        """The rooms of `room_ids` that are still there, in their order: one round trip for all of them."""
+        with self._rooms_lock:
+            held = [(room_id, self._rooms.get(room_id)) for room_id in room_ids]
+        pipe = self.link.client.pipeline(transaction=False)
+        for room_id, room in held:
+            self._fresh(keys=[self._key(room_id)], args=[room.version if room is not None else -1], client=pipe)
+        found = []
+        for (room_id, room), answer in zip(held, calling(pipe.execute) if held else [], strict=True):
+            with contextlib.suppress(RoomNotFound):
+                found.append(self._fresh_room(room_id, room, answer))
+        return found
 
     def watched(self, watch_id: str) -> Room:
         """The room a spectator link names."""
