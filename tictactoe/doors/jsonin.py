@@ -43,6 +43,8 @@ def parse(body: bytes) -> object:
         raise _too_deep() from None
     except ValueError:  # an integer of more digits than Python converts
         raise JsonRefused("The body holds a number too long to read.") from None
+    if "\\u" not in text and text.count("[") + text.count("{") <= MAX_DEPTH:
+        return value  # no escape, so no lone surrogate; too few brackets to nest too deep: nothing to walk
     try:
         _check(value)
     except JsonRefused as refused:

@@ -251,7 +251,7 @@ def _noting_answer(scope: Scope, send: Send) -> Send:
                 target = f"{scope['path']}?{query}" if query else scope["path"]
                 level = logging.INFO if status >= 400 else logging.DEBUG
                 log.log(level, '%s - "%s %s HTTP/%s" %d', client_of(scope), scope["method"], target,
-                        scope["http_version"], status)  # fmt: skip
+                        scope.get("http_version", "1.1"), status)  # fmt: skip
         await send(message)
 
     return send_noted

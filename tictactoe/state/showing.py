@@ -43,6 +43,8 @@ class Showing:
     difficulty: str | None
     opponent_name: str
     thinking: bool
+    _moves: tuple[tuple, ...]  # Moves and ChatLines as plain tuples
+    _chat: tuple[tuple, ...]
 
     def to_dict(self, mark: str | None = HUMAN) -> RoomState:
         """The one representation of a room, as the player of `mark` sees it: REST bodies, MCP structured content
@@ -93,8 +95,8 @@ class Showing:
             "winning_line": list(outcome.line) if outcome and outcome.line else None,
             "forfeited_by": self.forfeited_by,
             "legal_moves": self.board.legal_moves() if status == "your_turn" else [],
-            "moves": [self._move_shown(move, mark) for move in self.moves],
-            "chat": [_line_shown(line, mark) for line in self.chat],
+            "moves": [_move_shown(move, mark) for move in self._moves],
+            "chat": [_line_shown(line, mark) for line in self._chat],
             "next_step": (NEXT_STEP_PEOPLE if self.two_people else NEXT_STEP)[status],
             "version": self.version,
             "created_at": self.created_at,
@@ -122,15 +124,19 @@ class Showing:
         """Who chooses the opponent's moves, in a game against it."""
         return "mistral" if self.difficulty is None else "engine"
 
-    @staticmethod
-    def _move_shown(move, mark: str | None) -> MoveShown:
-        by = move.by if move.by != "human" or mark is None else "you" if move.mark == mark else "opponent"
-        return {"mark": move.mark, "position": move.position, "by": by, "via": move.via, "at": move.at}
+
+def _move_shown(move: tuple, mark: str | None) -> MoveShown:
+    """A Move, from its plain tuple, as the player of `mark` sees it."""
+    played, position, by, via, at = move
+    shown_by = by if by != "human" or mark is None else "you" if played == mark else "opponent"
+    return {"mark": played, "position": position, "by": shown_by, "via": via, "at": at}
 
 
-def _line_shown(line, mark: str | None) -> ChatShown:
-    speaker = line.sender if mark is None else "you" if line.sender == mark else "opponent"  # marks, to a spectator
-    return {"from": speaker, "text": line.text, "at": line.at, "via": line.via}
+def _line_shown(line: tuple, mark: str | None) -> ChatShown:
+    """A ChatLine, from its plain tuple, as the player of `mark` sees it."""
+    sender, text, at, via = line
+    speaker = sender if mark is None else "you" if sender == mark else "opponent"  # marks, to a spectator
+    return {"from": speaker, "text": text, "at": at, "via": via}
 
 
 def spectator_view(state: RoomState) -> RoomSeen:
