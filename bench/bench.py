@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 from bench.client import connect
 from bench.report import report
 from bench.scenario import BASELINE_GAMES, measure, run_load
-from bench.server_process import running_server
+from bench.server_process import running_server, wait_listening
 from bench.service_alone import bytes_per_room, store_throughput
 from tests import servers
 from tests.fake_mistral import FakeMistral
@@ -57,6 +57,7 @@ def serving(latency: float, store: str = "memory", workers: int = 1) -> Iterator
                 **NO_LIMITS,
             ) as server,
         ):
+            wait_listening(server.port, workers)
             yield server, fake
     finally:
         fake.stop()

@@ -33,7 +33,7 @@ from bench.bench import NO_LIMITS, redis_for
 from bench.perf_load import mcp_load
 from bench.report import percentiles
 from bench.results import Results
-from bench.server_process import children, cpu_seconds, running_server, tree_cpu_seconds
+from bench.server_process import children, cpu_seconds, running_server, tree_cpu_seconds, wait_listening
 from tests.fake_mistral import FakeMistral
 
 SETUPS = (("memory", 1), ("redis", 1), ("redis", 2))
@@ -82,6 +82,7 @@ def run_setup(store: str, workers: int, args: argparse.Namespace) -> tuple[Resul
             REDIS_URL=redis.url if redis is not None else "", WORKERS=str(workers), **NO_LIMITS,
         ) as server,
     ):  # fmt: skip
+        wait_listening(server.port, workers)
         spent = Spent(server.process.pid)
         load = mcp_load(server.port, server.process.pid, "sse", args.players, WARMUP, args.seconds, spent)
         results = asyncio.run(load)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench.bench import NO_LIMITS, run_load
-from bench.server_process import children
+from bench.server_process import children, wait_listening
 from tests.fake_mistral import FakeMistral
 from tests.redis_server import RedisServer
 from tests.servers import Served, http
@@ -51,6 +51,7 @@ def next_event(stream) -> dict:
 
 def test_two_workers_serve_many_players_on_both_transports_at_once(redis_url):
     with replicas(1, REDIS_URL=redis_url, WORKERS="2") as (server,):
+        wait_listening(server.port, 2)
         results = asyncio.run(run_load(server.url, sse=24, http=8, games=1))
         log = server.stop()
     assert results.errors == []

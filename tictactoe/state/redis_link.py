@@ -19,7 +19,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from tictactoe.game.errors import StoreUnavailable
-from tictactoe.state.shared import Reach
+from tictactoe.state.shared import Notes, Reach
 
 log = logging.getLogger(__name__)
 
@@ -133,23 +133,34 @@ def calling(command: Callable, *args, **kwargs):
 
 
 class RedisNotes:
-    """shared.Notes kept in Redis as JSON, each forgotten `ttl` seconds after it was last put."""
+    """shared.Notes kept in Redis as JSON, each forgotten `ttl` seconds after it was last put; read from `here` (this
+    process's copies) first, if given, when no other process writes them."""
 
-    def __init__(self, link: Link, kind: str, ttl: float):
+    def __init__(self, link: Link, kind: str, ttl: float, here: Notes | None = None):
         self.link = link
         self.kind = kind
         self.ttl_ms = int(ttl * 1000)
+        self.here = here
 
     def get(self, key: str) -> dict | None:
+        if self.here is not None and (note := self.here.get(key)) is not None:
+            return note
         raw = calling(self.link.client.get, self.link.key("note", self.kind, key))
-        return None if raw is None else json.loads(raw)
+        note = None if raw is None else json.loads(raw)
+        if note is not None and self.here is not None:
+            self.here.put(key, note)
+        return note
 
     def put(self, key: str, note: dict) -> None:
         raw = json.dumps(note, ensure_ascii=False)
         calling(self.link.client.set, self.link.key("note", self.kind, key), raw, px=self.ttl_ms)
+        if self.here is not None:
+            self.here.put(key, note)
 
     def pop(self, key: str) -> None:
         calling(self.link.client.delete, self.link.key("note", self.kind, key))
+        if self.here is not None:
+            self.here.pop(key)
 
 
 class RedisReach(Reach):

@@ -29,6 +29,7 @@ from tictactoe.state.redis_link import LEASE_MS, Link, Listening, RedisNotes, Re
 from tictactoe.state.redis_scores import COUNT, RedisScores
 from tictactoe.state.room import Room
 from tictactoe.state.scores import results
+from tictactoe.state.shared import Notes
 from tictactoe.state.store import not_found
 
 log = logging.getLogger(__name__)
@@ -98,9 +99,10 @@ class RedisRoomStore:
         self._listening.stop()
         self.link.close()
 
-    def notes(self, kind: str, kept: int) -> RedisNotes:
-        """Records of `kind`, each kept as long as a room is after its last change (`kept` bounds only memory)."""
-        return RedisNotes(self.link, kind, self.ttl)
+    def notes(self, kind: str, kept: int, read_here: bool = False) -> RedisNotes:
+        """Records of `kind`, each kept in Redis as long as a room is after its last change; with `read_here`, the
+        `kept` last used are also read from this process's memory, which alone writes them."""
+        return RedisNotes(self.link, kind, self.ttl, Notes(kept) if read_here else None)
 
     def lease(self, name: str) -> AbstractContextManager:
         return self.link.lease(self.link.key("lease", name))

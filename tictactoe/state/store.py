@@ -49,8 +49,9 @@ class RoomStore:
         self.reach = Reach()  # the connections news can be pushed to
         self._leases = Leases()
 
-    def notes(self, kind: str, kept: int) -> Notes:
-        """Records of `kind` by key (a connection's memory, a queue ticket), at most `kept` of them."""
+    def notes(self, kind: str, kept: int, read_here: bool = False) -> Notes:
+        """Records of `kind` by key (a connection's memory, a queue ticket), at most `kept` of them; `read_here` if
+        only the process that writes a record reads it back (as a connection's calls all reach its own)."""
         return Notes(kept)
 
     def lease(self, name: str) -> AbstractContextManager:

@@ -58,7 +58,9 @@ class Connections:
 
     def __init__(self, service: GameService):
         self.service = service
-        self._kept = service.rooms.notes("connection", CONNECTIONS_KEPT)
+        # Read back where they were written: every call of a connection reaches the process that holds it (an SSE
+        # POST that reaches another is relayed to it; stdio is one process; streamable HTTP keeps none across).
+        self._kept = service.rooms.notes("connection", CONNECTIONS_KEPT, read_here=True)
 
     def player_of(self, ctx: Context) -> str:
         """Whose record this caller's results go to: their connection's, if there is one."""
