@@ -112,6 +112,7 @@ class GameService:
         expected_version: int | None = None,
         token: str | None = None,
         via: str | None = None,
+        seen: Room | None = None,
     ) -> Turn:
         """The human's move and, unless it ended the game, the opponent's reply: one whole turn.
 
@@ -119,12 +120,13 @@ class GameService:
         move chosen on an old board (a retry, a second tab) is refused instead of landing on a board the player
         never saw; a chat line since changes no board.
         In a room for two people, `token` says whose seat moves, and the other person is told. `via` says where
-        the move came from (mcp, rest or page), for the game's history.
+        the move came from (mcp, rest or page), for the game's history. `seen` is the room if the caller has just
+        read it (with `room`): it is not read again (the move holds it as the store has it anyway).
         """
         self.limiter.hit(client, "move")
         if expected_version is not None and type(expected_version) is not int:  # not bool, not 4.0
             raise InvalidRequest(f"expected_version must be a whole number, got {as_json(expected_version)}.")
-        room = self.room(room_id)
+        room = seen or self.room(room_id)
         mark = room.acting_seat(token).mark if room.two_people else HUMAN
         board = self._move(room, mark, position, expected_version, via)
         outcome = board.outcome()
@@ -175,11 +177,12 @@ class GameService:
         return reply.move
 
     async def chat(
-        self, room_id: str, message: object, client: str = LOCAL, token: str | None = None, via: str | None = None
-    ) -> Seen:
+        self, room_id: str, message: object, client: str = LOCAL, token: str | None = None, via: str | None = None,
+        seen: Room | None = None,
+    ) -> Seen:  # fmt: skip
         """Say something: the opponent answers in character, or, between people, the other one is told.
 
-        Chat never changes the board.
+        Chat never changes the board. `seen`, as for `play`.
         """
         self.limiter.hit(client, "chat")
         if not isinstance(message, str) or not message.strip():
@@ -187,7 +190,7 @@ class GameService:
         if len(message) > MESSAGE_LIMIT:
             raise InvalidRequest(f"message is {len(message)} characters long; the limit is {MESSAGE_LIMIT}.")
         valid_text(message, "message")
-        room = self.room(room_id)
+        room = seen or self.room(room_id)
         mark = room.acting_seat(token).mark if room.two_people else HUMAN
         text = one_line(message, MESSAGE_LIMIT)
         with room.change():

@@ -85,7 +85,7 @@ def _add_move_tools(mcp: FastMCP, connections: Connections) -> None:
         room, token = connections.room_and_token(ctx, room_id, player_token)
         version = expected_version or None
         turn = await service.play(
-            room.id, position, client=client_of(ctx), expected_version=version, token=token, via="mcp"
+            room.id, position, client=client_of(ctx), expected_version=version, token=token, via="mcp", seen=room
         )
         connections.remember(ctx, room.id)
         return answer(ctx, turn.to_dict())
@@ -98,7 +98,7 @@ def _add_move_tools(mcp: FastMCP, connections: Connections) -> None:
         """Say something: the opponent answers in character; in a game for two, the other player is told at once.
         Chat never changes the board."""
         room, token = connections.room_and_token(ctx, room_id, player_token)
-        seen = await service.chat(room.id, message, client=client_of(ctx), token=token, via="mcp")
+        seen = await service.chat(room.id, message, client=client_of(ctx), token=token, via="mcp", seen=room)
         connections.remember(ctx, room.id)
         return answer(ctx, seen.to_dict())
 
