@@ -12,6 +12,7 @@ from app import service, settings
 from tictactoe.doors.mcp.tools import build_mcp
 from tictactoe.serving.asgi import build_asgi, serve
 from tictactoe.serving.logs import configure_logging
+from tictactoe.serving.workers import serve_workers
 
 log = logging.getLogger("mcp_server")
 mcp = build_mcp(service)
@@ -36,7 +37,10 @@ def main(argv: list[str] | None = None) -> None:
         settings.port,
         service.opponent.name,
     )
-    serve(build_asgi(mcp, flask_app, service, settings), settings)
+    if settings.workers > 1:
+        serve_workers(settings)  # each worker builds its own app
+    else:
+        serve(build_asgi(mcp, flask_app, service, settings), settings)
 
 
 if __name__ == "__main__":

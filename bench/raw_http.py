@@ -38,5 +38,9 @@ async def open_sse_stream(port: int, address: str) -> tuple[asyncio.StreamWriter
     writer.write(http_request("GET", "/sse"))
     announced = b""
     while b"session_id=" not in announced or not announced.endswith(b"\r\n"):
-        announced += await reader.readline()
+        line = await reader.readline()
+        if not line:  # refused (the address's sessions are spent, say): the answer ended with no endpoint
+            status = announced.splitlines()[0].decode() if announced else "nothing"
+            raise ConnectionRefusedError(f"no SSE session: {status}")
+        announced += line
     return writer, "/messages/?session_id=" + announced.split(b"session_id=")[1].split()[0].decode()

@@ -13,7 +13,7 @@ from fastmcp import Client
 
 from bench.client import call, connect, probe_rest
 from bench.results import FINAL, Game, Results
-from bench.server_process import cpu_seconds
+from bench.server_process import tree_cpu_seconds
 from tests import servers
 from tests.fake_mistral import FakeMistral
 
@@ -102,10 +102,10 @@ async def run_load(url: str, sse: int, http: int, games: int = 1, think: float =
 
 def measure(server: servers.Served, fake: FakeMistral, sse: int, http: int, games: int, think: float = 0.0) -> Results:
     """run_load, with the model calls it caused and the CPU time each side spent."""
-    calls, server_cpu, bench_cpu = len(fake.requests), cpu_seconds(server.process.pid), time.process_time()
+    calls, server_cpu, bench_cpu = len(fake.requests), tree_cpu_seconds(server.process.pid), time.process_time()
     results = asyncio.run(run_load(server.url, sse, http, games, think))
     results.model_calls = len(fake.requests) - calls
     if server_cpu is not None:
-        results.server_cpu = cpu_seconds(server.process.pid) - server_cpu
+        results.server_cpu = tree_cpu_seconds(server.process.pid) - server_cpu
     results.bench_cpu = time.process_time() - bench_cpu
     return results

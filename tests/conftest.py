@@ -1,3 +1,4 @@
+import itertools
 import random
 
 import pytest
@@ -5,25 +6,43 @@ from fastmcp import Client
 from playwright.async_api import async_playwright
 
 from tests.fake_mistral import FakeMistral
+from tests.redis_server import RedisServer
 from tictactoe.doors.flask_app import create_app
 from tictactoe.doors.mcp.tools import build_mcp
 from tictactoe.players.mistral import MistralVoice
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService
+from tictactoe.state.redis_store import RedisRoomStore
 from tictactoe.state.sqlite_store import SqliteRoomStore
 from tictactoe.state.store import RoomStore
 
 TEST_KEY = "test-key-do-not-log"
+PREFIXES = (f"test{n}:" for n in itertools.count())  # each store its own keys in the one Redis
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; .ci/run installs it
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> RedisServer:
+    """One redis-server for the whole run, on a free loopback port; every store in it has keys of its own."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+def redis_store(server: RedisServer, **options) -> RedisRoomStore:
+    """A store in the tests' Redis, under keys of its own."""
+    return RedisRoomStore(server.url, prefix=next(PREFIXES), **options)
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def service(request, tmp_path) -> GameService:
     """The service without a Mistral key (the built-in engine plays, at medium by default), over each store."""
-    store = SqliteRoomStore(str(tmp_path / "rooms.db")) if request.param == "sqlite" else RoomStore()
+    if request.param == "redis":
+        store = redis_store(request.getfixturevalue("redis_server"))
+    else:
+        store = SqliteRoomStore(str(tmp_path / "rooms.db")) if request.param == "sqlite" else RoomStore()
     yield GameService(Opponent(None, random.Random(7)), store=store)
-    if isinstance(store, SqliteRoomStore):
-        store.close()
+    store.close()
 
 
 @pytest.fixture

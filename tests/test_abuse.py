@@ -15,10 +15,22 @@ from tests.servers import Served, http
 SECONDS = 3.0
 
 
+def started() -> Served:
+    return Served("mcp_server.py", LOG_LEVEL="warning", REQUEST_SECONDS="1", SESSION_IDLE_MINUTES="0.05",
+                  **abuse.HONEST_PACE)  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def server():
-    served = Served("mcp_server.py", LOG_LEVEL="warning", REQUEST_SECONDS="1", SESSION_IDLE_MINUTES="0.05",
-                    **abuse.HONEST_PACE)  # fmt: skip
+    served = started()
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def fresh_server():
+    """A server of its own: the attacks before have spent the attacker's MCP sessions for the minute."""
+    served = started()
     yield served
     served.stop()
 
@@ -83,6 +95,6 @@ async def test_bodies_that_cannot_be_stored_are_refused_and_nothing_is_stored(se
     assert set(statuses(attacker)) == {"400", "413"}
 
 
-async def test_calls_to_a_session_whose_stream_is_never_read_pile_up_no_further_than_its_share(server):
-    attacker = await attacked(server, "unread_calls")
+async def test_calls_to_a_session_whose_stream_is_never_read_pile_up_no_further_than_its_share(fresh_server):
+    attacker = await attacked(fresh_server, "unread_calls")
     assert set(statuses(attacker)) == {"202", "429"}  # accepted while answers still leave, refused once they stop

@@ -2,14 +2,17 @@
 
 import random
 import re
+import time
 
 import pytest
 
+from tests.conftest import redis_store
 from tictactoe.game.errors import InvalidRequest, RateLimited, RoomNotFound, StaleVersion, TooManyRooms
 from tictactoe.game.rules import HUMAN
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService
 from tictactoe.services.limits import RateLimiter
+from tictactoe.serving.compose import rate_storage
 from tictactoe.state.room import Room
 from tictactoe.state.store import RoomStore
 
@@ -22,25 +25,27 @@ class Clock:
         return self.now
 
 
-def test_a_client_gets_its_burst_then_waits_for_the_next_token():
+def test_a_client_gets_its_minute_then_waits_for_its_oldest_call_to_leave_it(monkeypatch):
     clock = Clock()
-    limiter = RateLimiter({"create": 6}, clock)  # one token every 10 s
+    monkeypatch.setattr(time, "time", clock)
+    limiter = RateLimiter({"create": 6})
     for _ in range(6):
         limiter.hit("1.2.3.4", "create")
+        clock.now += 1
     with pytest.raises(RateLimited) as refused:
         limiter.hit("1.2.3.4", "create")
-    assert refused.value.retry_after == 10
-    assert refused.value.message == "Too many create requests: the limit is 6 a minute. Try again in 10 s."
-    clock.now += 4
+    assert refused.value.retry_after == 54
+    assert refused.value.message == "Too many create requests: the limit is 6 a minute. Try again in 54 s."
+    clock.now += 50
     with pytest.raises(RateLimited) as refused:
         limiter.hit("1.2.3.4", "create")
-    assert refused.value.retry_after == 6
-    clock.now += 6
+    assert refused.value.retry_after == 4
+    clock.now += 5  # the first call is a minute old, and out of the window
     limiter.hit("1.2.3.4", "create")
 
 
-def test_clients_and_actions_have_separate_buckets():
-    limiter = RateLimiter({"create": 1, "move": 1}, Clock())
+def test_clients_and_actions_have_separate_limits():
+    limiter = RateLimiter({"create": 1, "move": 1})
     limiter.hit("a", "create")
     limiter.hit("b", "create")
     limiter.hit("a", "move")
@@ -49,18 +54,22 @@ def test_clients_and_actions_have_separate_buckets():
 
 
 def test_a_zero_or_absent_limit_is_no_limit():
-    limiter = RateLimiter({"create": 0}, Clock())
+    limiter = RateLimiter({"create": 0})
     for _ in range(1000):
         limiter.hit("a", "create")
         limiter.hit("a", "chat")
 
 
-def test_the_bucket_table_is_bounded(monkeypatch):
-    monkeypatch.setattr("tictactoe.services.limits.CLIENTS_TRACKED", 100)
-    limiter = RateLimiter({"move": 1}, Clock())
-    for n in range(1000):
-        limiter.hit(f"10.0.{n // 256}.{n % 256}", "move")
-    assert len(limiter._buckets) == 100
+def test_every_process_counts_against_the_same_limit_in_redis(redis_server):
+    store = redis_store(redis_server)
+    processes = [RateLimiter({"move": 3}, rate_storage(store)) for _ in range(2)]
+    for limiter in (*processes, processes[0]):
+        limiter.hit("a", "move")
+    with pytest.raises(RateLimited) as refused:
+        processes[1].hit("a", "move")
+    assert refused.value.retry_after == 60
+    processes[1].hit("b", "move")
+    store.close()
 
 
 def service_with(store: RoomStore | None = None, **per_minute: int) -> GameService:

@@ -9,6 +9,7 @@ from tests.fake_mistral import Reply
 from tests.test_rules import board_of
 from tictactoe.game.errors import CellOccupied, GameOver, InvalidRequest, NotYourTurn, RoomNotFound
 from tictactoe.game.lines import LINES
+from tictactoe.game.rules import HUMAN
 from tictactoe.services.games import MESSAGE_LIMIT
 from tictactoe.state.room import CHAT_KEPT
 
@@ -117,8 +118,9 @@ async def test_move_after_the_game_is_over_is_refused(service):
 
 async def test_move_while_the_opponent_thinks_is_refused(service):
     room = service.create_room()
-    room.board = board_of("X........")  # O to move
-    room.thinking = True
+    with room.change():  # kept as one change, as the service keeps a move: every process sees the opponent thinking
+        room.play(HUMAN, 0, "human")
+        room.thinking = True
     with pytest.raises(NotYourTurn, match="O-Bot is still thinking"):
         await service.play(room.id, 4)
 

@@ -81,6 +81,10 @@ class GameService:
     def room(self, room_id: str) -> Room:
         return self._resumed(self.rooms.get(room_id))
 
+    def rooms_found(self, room_ids: list[str]) -> list[Room]:
+        """The rooms of `room_ids` that are still kept, in their order, each resumed as `room` resumes one."""
+        return [self._resumed(room) for room in self.rooms.get_many(room_ids)]
+
     def watched(self, watch_id: str) -> Room:
         """The room a spectator's link shows."""
         return self._resumed(self.rooms.watched(watch_id))
@@ -89,9 +93,11 @@ class GameService:
         """The room, its turn finished first if the server stopped halfway through one (the human's move kept,
         the opponent's not made): the engine answers at once, so no room is ever stuck."""
         with room.lock:
-            if room.two_people or room.thinking or room.is_over() or room.board.turn != OPPONENT:
+            if not _stopped_in(room):
                 return room  # as nearly always: read as it is, with no change begun
             with room.change():
+                if not _stopped_in(room):  # no longer, now that the change holds the room as the store has it
+                    return room
                 reply = self.opponent.fallback(room.board, room.difficulty)
                 room.play(OPPONENT, reply.move, reply.by, SERVER)
                 room.say(OPPONENT, reply.line, SERVER)
@@ -106,6 +112,7 @@ class GameService:
         expected_version: int | None = None,
         token: str | None = None,
         via: str | None = None,
+        seen: Room | None = None,
     ) -> Turn:
         """The human's move and, unless it ended the game, the opponent's reply: one whole turn.
 
@@ -113,17 +120,18 @@ class GameService:
         move chosen on an old board (a retry, a second tab) is refused instead of landing on a board the player
         never saw; a chat line since changes no board.
         In a room for two people, `token` says whose seat moves, and the other person is told. `via` says where
-        the move came from (mcp, rest or page), for the game's history.
+        the move came from (mcp, rest or page), for the game's history. `seen` is the room if the caller has just
+        read it (with `room`): it is not read again (the move holds it as the store has it anyway).
         """
         self.limiter.hit(client, "move")
         if expected_version is not None and type(expected_version) is not int:  # not bool, not 4.0
             raise InvalidRequest(f"expected_version must be a whole number, got {as_json(expected_version)}.")
-        room = self.room(room_id)
+        room = seen or self.room(room_id)
         mark = room.acting_seat(token).mark if room.two_people else HUMAN
         board = self._move(room, mark, position, expected_version, via)
         outcome = board.outcome()
         if room.two_people:
-            room.tell(other(mark), "move.made", {"room_id": room.id, "mark": mark, "position": position})
+            self.people.tell(room, other(mark), "move.made", {"room_id": room.id, "mark": mark, "position": position})
             return Turn(room, position, None, mark)
         if outcome is not None:
             _opponent_says(room, await self.opponent.react(board, "lose" if outcome.winner else "draw_by_human"))
@@ -169,11 +177,12 @@ class GameService:
         return reply.move
 
     async def chat(
-        self, room_id: str, message: object, client: str = LOCAL, token: str | None = None, via: str | None = None
-    ) -> Seen:
+        self, room_id: str, message: object, client: str = LOCAL, token: str | None = None, via: str | None = None,
+        seen: Room | None = None,
+    ) -> Seen:  # fmt: skip
         """Say something: the opponent answers in character, or, between people, the other one is told.
 
-        Chat never changes the board.
+        Chat never changes the board. `seen`, as for `play`.
         """
         self.limiter.hit(client, "chat")
         if not isinstance(message, str) or not message.strip():
@@ -181,16 +190,15 @@ class GameService:
         if len(message) > MESSAGE_LIMIT:
             raise InvalidRequest(f"message is {len(message)} characters long; the limit is {MESSAGE_LIMIT}.")
         valid_text(message, "message")
-        room = self.room(room_id)
+        room = seen or self.room(room_id)
         mark = room.acting_seat(token).mark if room.two_people else HUMAN
         text = one_line(message, MESSAGE_LIMIT)
         with room.change():
             room.say(mark, text, via)
             board = room.board
         if room.two_people:
-            room.tell(
-                other(mark), "message.received", {"room_id": room.id, "from": room.seats[mark].name, "text": text}
-            )
+            news = {"room_id": room.id, "from": room.seats[mark].name, "text": text}
+            self.people.tell(room, other(mark), "message.received", news)
             return Seen(room, mark)
         _opponent_says(room, await self.opponent.answer(board, message))
         return Seen(room)
@@ -207,6 +215,12 @@ class GameService:
         if player != ANONYMOUS:
             stats["you"] = scores.of_player(player)
         return stats
+
+
+def _stopped_in(room: Room) -> bool:
+    """Whether the server stopped halfway through a turn in `room`: the human's move kept, the opponent's not made,
+    and nobody thinking of it any more."""
+    return not room.two_people and not room.thinking and not room.is_over() and room.board.turn == OPPONENT
 
 
 def _opponent_says(room: Room, line: str) -> None:

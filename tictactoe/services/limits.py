@@ -1,42 +1,40 @@
-"""Per-client rate limits: a token bucket for each client and action, in a bounded table."""
+"""Per-client rate limits, by the `limits` library: a moving window per client and action, counted in memory or in
+Redis (every process's calls together)."""
 
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-from tictactoe.game.errors import RateLimited
+from limits import RateLimitItemPerMinute
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, Storage
+from limits.strategies import MovingWindowRateLimiter
 
-CLIENTS_TRACKED = 50_000  # buckets kept; the least recently used is forgotten first (a forgotten bucket is full)
+from tictactoe.game.errors import RateLimited, StoreUnavailable
 
 
 class RateLimiter:
-    """`per_minute[action]` calls a minute per client for each action, in bursts of up to that many; 0: no limit."""
+    """`per_minute[action]` calls by one client in any minute, for each action; 0: no limit. Counted in `storage`
+    (this process's memory unless told)."""
 
-    def __init__(self, per_minute: Mapping[str, int], clock: Callable[[], float] = time.monotonic):
+    def __init__(self, per_minute: Mapping[str, int], storage: Storage | None = None):
         self.per_minute = dict(per_minute)
-        self._clock = clock
-        self._buckets: OrderedDict[tuple[str, str], tuple[float, float]] = OrderedDict()  # -> (tokens, at)
-        self._lock = threading.Lock()
+        self._items = {action: RateLimitItemPerMinute(limit) for action, limit in per_minute.items() if limit > 0}
+        self._windows = MovingWindowRateLimiter(storage or MemoryStorage(wrap_exceptions=True))
 
     def hit(self, client: str, action: str) -> None:
-        """Count one `action` by `client`, or raise RateLimited saying when the next one is allowed."""
-        limit = self.per_minute.get(action, 0)
-        if limit <= 0:
+        """Count one `action` by `client`, or raise RateLimited saying when the next one is allowed (StoreUnavailable
+        if the count cannot be kept)."""
+        item = self._items.get(action)
+        if item is None:
             return
-        rate = limit / 60  # tokens per second
-        now = self._clock()
-        key = (client, action)
-        with self._lock:
-            tokens, at = self._buckets.pop(key, (limit, now))
-            tokens = min(limit, tokens + (now - at) * rate)
-            if tokens < 1:
-                self._buckets[key] = (tokens, now)
-                wait = math.ceil((1 - tokens) / rate)
-                raise RateLimited(f"Too many {action} requests: the limit is {limit} a minute.", wait)
-            self._buckets[key] = (tokens - 1, now)
-            while len(self._buckets) > CLIENTS_TRACKED:
-                self._buckets.popitem(last=False)
+        try:
+            if self._windows.hit(item, action, client):
+                return
+            reset, _ = self._windows.get_window_stats(item, action, client)
+        except StorageError as error:
+            raise StoreUnavailable() from error
+        wait = max(1, math.ceil(reset - time.time()))
+        raise RateLimited(f"Too many {action} requests: the limit is {item.amount} a minute.", wait)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import secrets
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 
-from tictactoe.game.errors import Busy, GameError, InvalidRequest, NoSeats, RoomFull
+from tictactoe.game.errors import Busy, GameError, InvalidRequest, NoSeats, RoomFull, StoreUnavailable
 from tictactoe.game.rules import HUMAN, X, other
 from tictactoe.services.limits import RateLimiter
 from tictactoe.state.room import Room
@@ -19,10 +17,12 @@ from tictactoe.state.seats import ANONYMOUS, Seat
 from tictactoe.state.store import RoomStore
 from tictactoe.state.text import valid_text
 
-Listener = Callable[[str, dict], None]  # (event, data): reaches a person at once, if it can
+log = logging.getLogger(__name__)
+
 GRACE_SECONDS = 60.0  # a person whose connection closed and who is not back by then has left
 WAIT_DEFAULT, WAIT_MOST = 30.0, 120.0  # seconds wait_for_turn waits, unless told; and at most
 TICKETS_KEPT = 10_000  # queue tickets remembered, the oldest forgotten first
+HOLDERS_KEPT = 20_000  # seats whose connection is remembered, the least recently used forgotten first
 QUEUE_PATIENCE = 300.0  # seconds a place in the queue is kept without its holder calling enter_queue again
 NAME_LIMIT = 40  # characters in a display name
 
@@ -44,10 +44,9 @@ class Ticket:
 
     id: str
     name: str
-    listener: Listener | None
+    holder: str | None  # the connection that asked with it last, to tell of a match
     player: str  # whose record the game's result goes to
-    match: Seated | None = None
-    asked_at: float = field(default_factory=time.monotonic)  # when its holder last called enter_queue with it
+    match: list[str] | None = None  # the room and the seat's token, once matched
 
 
 @dataclass(frozen=True)
@@ -73,9 +72,9 @@ class People:
         self.limiter = limiter
         self.grace = grace
         self.rng = rng or random.Random()
-        self._queue: OrderedDict[str, Ticket] = OrderedDict()  # waiting, first come first served
-        self._tickets: OrderedDict[str, Ticket] = OrderedDict()  # every ticket handed out, matched or not
-        self._lock = threading.Lock()
+        self._tickets = rooms.notes("ticket", TICKETS_KEPT)  # every ticket handed out, matched or not
+        self._queue = rooms.notes("queue", 1)  # one note: who waits, first come first served, and when they asked
+        self._holders = rooms.notes("holder", HOLDERS_KEPT)  # the connection that holds each seat, by room:mark
 
     def open_room(self, name: str, client: str, player: str = ANONYMOUS) -> Seated:
         """A room for two people; the caller takes a seat (X or O, by lot) and invites someone with the room_id.
@@ -86,61 +85,75 @@ class People:
         self.limiter.hit(client, "create")
         name = valid_name(name)  # before the room is made: a refused name leaves none behind
         room = self.rooms.add(None, "", two_people=True)
-        return self._seat(room, name, None, player)
+        return self._seat(room, name, player)
 
     def join(self, room_id: str, name: str, player: str = ANONYMOUS) -> Seated:
         """Take the free seat in someone's room; they are told at once."""
         room = self.rooms.get(room_id)
         if not room.two_people:
             raise RoomFull("That room is a game against the opponent, with no seat to take: you can watch it.")
-        seated = self._seat(room, name, None, player)
+        seated = self._seat(room, name, player)
         self._tell_found(room, other(seated.seat.mark))
         return seated
 
     def enter_queue(
-        self, ticket_id: str, name: str, client: str, listener: Listener | None = None, player: str = ANONYMOUS
+        self, ticket_id: str, name: str, client: str, holder: str | None = None, player: str = ANONYMOUS
     ) -> dict:
-        """Wait for a partner, or be paired with the one who has waited longest: `waiting` or `matched`."""
+        """Wait for a partner, or be paired with the one who has waited longest: `waiting` or `matched`. `holder`
+        is the caller's connection, to be told of a match made later."""
         valid_text(ticket_id, "ticket", shown=False)
-        with self._lock:
-            self._give_up_places()
-            ticket = self._tickets.get(ticket_id) if ticket_id else None
+        with self.rooms.lease("queue"):
+            places = self._places()
+            ticket = self._ticket(ticket_id) if ticket_id else None
             if ticket is None:
                 self.limiter.hit(client, "create")
-                ticket = self._new_ticket(name, listener, player)
-            elif listener is not None:
-                ticket.listener = listener
-            ticket.asked_at = time.monotonic()
+                ticket = Ticket(secrets.token_urlsafe(16), valid_name(name), holder, player)
+            ticket.holder = holder or ticket.holder
+            self._tickets.put(ticket.id, asdict(ticket))
             if ticket.match is None:
-                self._queue.setdefault(ticket.id, ticket)  # a place first, kept if no room can be made for a pair
-                partner = next((t for t in self._queue.values() if t is not ticket), None)
+                places[ticket.id] = time.time()  # a place first, kept if no room can be made for a pair
+                partner = self._partner(places, ticket.id)
                 if partner is None:
-                    position = list(self._queue).index(ticket.id) + 1
-                    return {"queue": "waiting", "position": position, "ticket": ticket.id}
-                self._pair(partner, ticket)
-        return matched(ticket)
+                    self._queue.put("waiting", {"places": list(places.items())})
+                    return {"queue": "waiting", "position": list(places).index(ticket.id) + 1, "ticket": ticket.id}
+                self._pair(partner, ticket, places)
+        return self._matched(ticket)
 
-    def _give_up_places(self) -> None:
-        """Take out of the queue whoever has not asked for QUEUE_PATIENCE seconds: they have most likely gone, and
-        the next person to come should not be paired with nobody. Asking again with the ticket queues them anew.
-        Call with `_lock` held."""
-        cutoff = time.monotonic() - QUEUE_PATIENCE
-        for stale in [ticket.id for ticket in self._queue.values() if ticket.asked_at < cutoff]:
-            del self._queue[stale]
+    def _places(self) -> dict[str, float]:
+        """Who waits in the queue, first come first, and when each last asked; without whoever has not asked for
+        QUEUE_PATIENCE seconds: they have most likely gone, and the next person to come should not be paired with
+        nobody. Asking again with the ticket queues them anew. Call with the queue's lease held."""
+        cutoff = time.time() - QUEUE_PATIENCE
+        kept = (self._queue.get("waiting") or {"places": []})["places"]
+        return {ticket_id: asked for ticket_id, asked in kept if asked >= cutoff}
+
+    def _partner(self, places: dict[str, float], ticket_id: str) -> Ticket | None:
+        """Who has waited longest besides `ticket_id`; a place whose ticket is forgotten is given up on the way."""
+        for waiting in [other_id for other_id in places if other_id != ticket_id]:
+            partner = self._ticket(waiting)
+            if partner is not None:
+                return partner
+            del places[waiting]
+        return None
+
+    def _ticket(self, ticket_id: str) -> Ticket | None:
+        note = self._tickets.get(ticket_id)
+        return None if note is None else Ticket(**note)
 
     def leave_queue(self, ticket_id: str) -> dict:
         valid_text(ticket_id, "ticket", shown=False)
-        with self._lock:
-            left = self._queue.pop(ticket_id, None) is not None
+        with self.rooms.lease("queue"):
+            places = self._places()
+            left = places.pop(ticket_id, None) is not None
+            self._queue.put("waiting", {"places": list(places.items())})
         return {"queue": "left" if left else "not_waiting"}
 
     def claim(self, ticket_id: str, room_id: str) -> Seat | None:
         """The seat a queue ticket was matched to in `room_id`, for callers that only kept the ticket."""
-        with self._lock:
-            ticket = self._tickets.get(ticket_id)
-        if ticket is None or ticket.match is None or ticket.match.room.id != room_id:
+        ticket = self._ticket(ticket_id)
+        if ticket is None or ticket.match is None or ticket.match[0] != room_id:
             return None
-        return ticket.match.seat
+        return self.rooms.get(room_id).seat_of(ticket.match[1])
 
     def leave(self, room_id: str, token: str | None) -> Seated:
         """Leave a room: an unfinished game is lost by forfeit, and the other person is told."""
@@ -152,26 +165,38 @@ class People:
             )
         seat = room.seat_of(token)
         if room.leave(seat.mark):
-            room.tell(other(seat.mark), "partner.disconnected", {"room_id": room.id, "forfeit": room.forfeited_by})
+            self.tell(
+                room, other(seat.mark), "partner.disconnected", {"room_id": room.id, "forfeit": room.forfeited_by}
+            )
         return Seated(room, seat)
 
-    def hold(self, room: Room, token: str, listener: Listener | None, holder: object | None) -> None:
-        """The seat of `token` is now reached through this connection (a person back after a drop, say)."""
-        seat = room.seat_of(token)
-        seat.listener, seat.holder = listener, holder
+    def hold(self, room: Room, token: str, holder: str) -> None:
+        """The seat of `token` is now reached through the connection `holder` (a person back after a drop, say)."""
+        self._holders.put(f"{room.id}:{room.seat_of(token).mark}", {"holder": holder})
 
-    def dropped(self, room_id: str, token: str, holder: object) -> None:
+    def tell(self, room: Room, mark: str, event: str, data: dict) -> None:
+        """Let the person at `mark` know of `event` at once, if they can be reached; news that cannot be sent now
+        is theirs to see when they look (wait_for_turn), not a failure of what caused it."""
+        seat = room.seats.get(mark)
+        try:
+            holder = None if seat is None or seat.left else self._holders.get(f"{room.id}:{mark}")
+            if holder is not None:
+                self.rooms.reach.tell(holder["holder"], event, data)
+        except StoreUnavailable:
+            log.warning("news for a seat could not be sent")
+
+    def dropped(self, room_id: str, token: str, holder: str) -> None:
         """The connection `holder` closed: if the seat is still held by it after the grace period, its holder leaves."""
         asyncio.get_running_loop().call_later(self.grace, self._leave_if_gone, room_id, token, holder)
 
-    def _leave_if_gone(self, room_id: str, token: str, holder: object) -> None:
+    def _leave_if_gone(self, room_id: str, token: str, holder: str) -> None:
         try:
             room = self.rooms.get(room_id)
             seat = room.seat_of(token)
+            if (self._holders.get(f"{room.id}:{seat.mark}") or {}).get("holder") == holder and not seat.left:
+                self.leave(room_id, token)
         except GameError:
-            return  # the room expired meanwhile
-        if seat.holder is holder and not seat.left:
-            self.leave(room_id, token)
+            return  # the room expired meanwhile, or the store cannot say: the seat stays
 
     async def wait_for_turn(self, room_id: str, token: str | None, timeout: object = WAIT_DEFAULT) -> Waited:
         """Wait until it is your turn, the game ends, the other person comes, says something or leaves, or `timeout`
@@ -193,42 +218,43 @@ class People:
                 return Waited(event or "timeout", waited, room, mark)
             await room.changed_since(version, timeout - waited)
 
-    def _seat(self, room: Room, name: object, listener: Listener | None, player: str) -> Seated:
-        seat = room.take_seat(valid_name(name), self.rng, player)
-        seat.listener = listener
-        return Seated(room, seat)
+    def _seat(self, room: Room, name: object, player: str) -> Seated:
+        return Seated(room, room.take_seat(valid_name(name), self.rng, player))
 
-    def _new_ticket(self, name: object, listener: Listener | None, player: str) -> Ticket:
-        ticket = Ticket(secrets.token_urlsafe(16), valid_name(name), listener, player)
-        self._tickets[ticket.id] = ticket
-        while len(self._tickets) > TICKETS_KEPT:
-            stale = self._tickets.popitem(last=False)[0]
-            self._queue.pop(stale, None)
-        return ticket
-
-    def _pair(self, first: Ticket, second: Ticket) -> None:
+    def _pair(self, first: Ticket, second: Ticket, places: dict[str, float]) -> None:
         """A room for the two, seats by lot; out of the queue only once it is made, so if it cannot be now (the
         room cap, the store), both keep their places and `second`, the caller, learns how to try again. Call with
-        `_lock` held."""
+        the queue's lease held."""
         try:
             room = self.rooms.add(None, "", two_people=True)
             with room.change():
-                seats = [self._seat(room, t.name, t.listener, t.player) for t in (first, second)]
+                seats = [self._seat(room, t.name, t.player) for t in (first, second)]
         except Busy as busy:
+            self._queue.put("waiting", {"places": list(places.items())})
             raise type(busy)(
                 f"No room could be made for you and your partner just now ({busy.code}). Your place in the queue "
                 f"is kept: call enter_queue again with ticket {second.id}.",
                 busy.retry_after,
             ) from busy
-        first.match, second.match = seats
-        del self._queue[first.id], self._queue[second.id]
-        self._tell_found(room, first.match.seat.mark)
+        for ticket, seated in zip((first, second), seats, strict=True):
+            ticket.match = [room.id, seated.seat.token]
+            self._tickets.put(ticket.id, asdict(ticket))
+            if ticket.holder is not None:
+                self.hold(room, seated.seat.token, ticket.holder)
+            del places[ticket.id]
+        self._queue.put("waiting", {"places": list(places.items())})
+        self._tell_found(room, seats[0].seat.mark)
 
-    @staticmethod
-    def _tell_found(room: Room, mark: str) -> None:
+    def _tell_found(self, room: Room, mark: str) -> None:
         partner = room.seats.get(other(mark))
         data = {"room_id": room.id, "your_mark": mark, "partner": partner.name if partner else None}
-        room.tell(mark, "chatroom.found", {**data, "first_move": first_move(mark)})
+        self.tell(room, mark, "chatroom.found", {**data, "first_move": first_move(mark)})
+
+    def _matched(self, ticket: Ticket) -> dict:
+        room_id, token = ticket.match
+        room = self.rooms.get(room_id)
+        seated = Seated(room, room.seat_of(token))
+        return {**seated.to_dict(), "queue": "matched", "ticket": ticket.id, "first_move": first_move(seated.seat.mark)}
 
 
 def valid_name(name: object) -> str:
@@ -241,11 +267,6 @@ def valid_name(name: object) -> str:
 def first_move(mark: str) -> str:
     """Who moves first, as the player of `mark` hears it: X always does."""
     return "you" if mark == X else "partner"
-
-
-def matched(ticket: Ticket) -> dict:
-    seated = ticket.match
-    return {**seated.to_dict(), "queue": "matched", "ticket": ticket.id, "first_move": first_move(seated.seat.mark)}
 
 
 def _said_by(room: Room, mark: str) -> float:

@@ -34,6 +34,8 @@ class Settings:
     allowed_origins: tuple[str, ...] = ("https://chat.mistral.ai",)  # beside the server's own origin
     auth_token: str | None = field(default=None, repr=False)  # a secret: never shown
     rooms_db: str | None = None  # a SQLite file that keeps the rooms across restarts; None: memory only
+    redis_url: str | None = field(default=None, repr=False)  # Redis for everything kept; may hold a password
+    workers: int = 1  # processes serving the one port (more than one needs redis_url)
     disconnect_grace_seconds: float = 60.0  # a person whose connection closed and is not back by then has left
     # Each client's share, so that one client cannot crowd out the others (see the README's abuse section).
     max_connections_per_client: int = 256  # open TCP connections from one address (without trusted proxies)
@@ -55,7 +57,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     log_level = environ.get("LOG_LEVEL", defaults.log_level).strip().lower()
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
-    return Settings(
+    settings = Settings(
         host=environ.get("HOST", defaults.host),
         port=_number(environ, "PORT", defaults.port, int, 0, 65535),
         mistral_api_key=environ.get("MISTRAL_API_KEY", "").strip() or None,
@@ -75,6 +77,8 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         allowed_origins=_names(environ.get("ALLOWED_ORIGINS", ",".join(defaults.allowed_origins))),
         auth_token=environ.get("MCP_AUTH_TOKEN", "").strip() or None,
         rooms_db=environ.get("ROOMS_DB", "").strip() or None,
+        redis_url=_redis_url(environ),
+        workers=_number(environ, "WORKERS", defaults.workers, int, 1, 64),
         disconnect_grace_seconds=_number(
             environ, "DISCONNECT_GRACE_SECONDS", defaults.disconnect_grace_seconds, float, 1, 3600
         ),
@@ -87,6 +91,19 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         max_viewers=_setting(environ, "MAX_VIEWERS", int, 1, 1_000_000),
         request_seconds=_setting(environ, "REQUEST_SECONDS", float, 0.5, 300),
     )
+    if settings.workers > 1 and not settings.redis_url:
+        raise ConfigError("WORKERS above 1 needs REDIS_URL: each process would otherwise keep rooms of its own")
+    return settings
+
+
+def _redis_url(environ: Mapping[str, str]) -> str | None:
+    """REDIS_URL, if set: a redis:// or rediss:// URL, and not beside ROOMS_DB (the rooms live in one place)."""
+    url = environ.get("REDIS_URL", "").strip() or None
+    if url is not None and not url.startswith(("redis://", "rediss://")):
+        raise ConfigError("REDIS_URL must start with redis:// or rediss://")  # not echoed: it may hold a password
+    if url is not None and environ.get("ROOMS_DB", "").strip():
+        raise ConfigError("Set REDIS_URL or ROOMS_DB, not both: the rooms live in one place")
+    return url
 
 
 def _setting(environ: Mapping[str, str], name: str, kind, low, high):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import resource
+import socket
 from collections import Counter
 
 import h11
@@ -91,6 +92,11 @@ class BoundedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # Answers go out at once: uvicorn's worker processes get their socket without it, and then each request
+            # after the first on a connection waited ~40 ms for Nagle's algorithm (library-facts.md, 11).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._header_clock: asyncio.TimerHandle | None = None
         self._address: str | None = self.client[0] if self.client else "local"
         refusal = self.bounds.admit(self._address)

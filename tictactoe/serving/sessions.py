@@ -11,6 +11,7 @@ import json
 import re
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
@@ -20,7 +21,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tictactoe.doors.http import client_of
-from tictactoe.game.errors import RateLimited
+from tictactoe.game.errors import Busy, StoreUnavailable
 from tictactoe.services.limits import RateLimiter
 from tictactoe.serving.jsonrpc import MESSAGE, rpc_error
 
@@ -55,9 +56,10 @@ class Sessions:
             return rpc_error(503, TOO_MANY_SESSIONS, message, request_id, {"Retry-After": "60"})
         try:
             self.limiter.hit(client, "session")
-        except RateLimited as error:
+        except Busy as error:  # rate-limited, or the store that counts sessions is unreachable
             headers = {"Retry-After": str(error.retry_after)}
-            return rpc_error(429, TOO_MANY_SESSIONS, error.message, request_id, headers)
+            status = 503 if isinstance(error, StoreUnavailable) else 429
+            return rpc_error(status, TOO_MANY_SESSIONS, error.message, request_id, headers)
         return None
 
     def opened(self, client: str) -> None:
@@ -77,6 +79,14 @@ class SseSessions(Sessions):
         super().__init__(app, limiter, per_client, total, idle)
         self._used: dict[str, float] = {}  # when each open stream's session last got a message, by session_id
         self._pending: dict[str, set[str | int]] = {}  # the ids of each session's calls not yet answered
+        # Told when a stream's session is named (with the stream's scope) and when it ends: relay.py's, to take
+        # POSTs for it that reach other processes.
+        self.on_named: Callable[[str, Scope], Awaitable[None]] | None = None
+        self.on_ended: Callable[[str], Awaitable[None]] | None = None
+
+    def holds(self, session_id: str) -> bool:
+        """Whether this process holds the stream of SSE session `session_id`."""
+        return session_id in self._used
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"] == "/sse" and scope["method"] == "GET":
@@ -107,7 +117,7 @@ class SseSessions(Sessions):
         named: list[str] = []  # the stream's session_id, once the library has announced it
         ended = []  # whether the stream's response has been ended
         try:
-            await self.app(scope, self._until_idle(receive, named), self._naming(send, named, ended))
+            await self.app(scope, self._until_idle(receive, named), self._naming(scope, send, named, ended))
             if not ended:  # closed for being idle: the library stopped as if the client had gone, mid-response
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
@@ -115,8 +125,10 @@ class SseSessions(Sessions):
             for session_id in named:
                 self._used.pop(session_id, None)
                 self._pending.pop(session_id, None)
+                if self.on_ended is not None:
+                    await self.on_ended(session_id)
 
-    def _naming(self, send: Send, named: list[str], ended: list[bool]) -> Send:
+    def _naming(self, scope: Scope, send: Send, named: list[str], ended: list[bool]) -> Send:
         """`send` that notes the session_id the library announces in the stream's first event, and its end."""
 
         async def send_naming(message: Message) -> None:
@@ -126,6 +138,8 @@ class SseSessions(Sessions):
                     named.append(found.group(1).decode())
                     self._used[named[0]] = time.monotonic()
                     self._pending[named[0]] = set()
+                    if self.on_named is not None:  # before the client hears the endpoint, and posts to it
+                        await self.on_named(named[0], scope)
                 elif named:
                     self._pending[named[0]].difference_update(json.loads(match) for match in _ANSWERED.findall(body))
                 if not message.get("more_body", False):

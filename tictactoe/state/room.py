@@ -10,7 +10,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import NamedTuple
 
 from tictactoe.game.errors import GameOver, NotYourTurn
@@ -28,6 +28,7 @@ SERVER = "server"  # where the opponent's moves and lines come from
 # chat are immutable values, replaced by a change, never changed in place.
 ROLLED_BACK = ("board", "_moves", "_chat", "human", "forfeited_by", "closed", "said", "scored", "thinking",
                "version", "board_version", "updated_at")  # fmt: skip
+HERE_ONLY = ("lock", "_waiters", "on_change", "held", "_before")  # what no other process's copy of the room has
 
 
 class Move(NamedTuple):  # a tuple of plain values: nothing for the collector to walk, once it has seen it
@@ -55,7 +56,7 @@ class Room(Seating, Showing):
 
     __slots__ = ("id", "two_people", "seats", "forfeited_by", "closed", "watch_id", "difficulty", "opponent_name",
                  "human", "board", "_moves", "_chat", "said", "scored", "thinking", "version", "board_version",
-                 "created_at", "updated_at", "lock", "_waiters", "on_change", "_before")  # fmt: skip
+                 "created_at", "updated_at", "lock", "_waiters", "on_change", "held", "_before")  # fmt: skip
 
     def __init__(self, room_id: str, difficulty: str | None, opponent_name: str, two_people: bool = False):
         self.id = room_id
@@ -81,6 +82,8 @@ class Room(Seating, Showing):
         self.lock = LOCKS[hash(room_id) % len(LOCKS)]  # re-entrant: to_dict takes it too, inside a locked change
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] | None = None  # made for the first waiter
         self.on_change: Callable[[Room], None] | None = None  # the store's, to keep each change
+        # The store's, around each change: a store other processes share holds the room for it, fresh.
+        self.held: Callable[[Room], AbstractContextManager] = nullcontext
         self._before: tuple[dict, dict[str, bool]] | None = None  # the state the change under way began from
 
     @contextmanager
@@ -94,17 +97,18 @@ class Room(Seating, Showing):
             if self._before is not None:
                 yield
                 return
-            self._before = before = self._state()
-            version = self.version
-            try:
-                yield
-                if self.version != version and self.on_change is not None:
-                    self.on_change(self)
-            except BaseException:
-                self._roll_back(*before)
-                raise
-            finally:
-                self._before = None
+            with self.held(self):
+                self._before = before = self._state()
+                version = self.version
+                try:
+                    yield
+                    if self.version != version and self.on_change is not None:
+                        self.on_change(self)
+                except BaseException:
+                    self._roll_back(*before)
+                    raise
+                finally:
+                    self._before = None
             if self.version != version:
                 self._wake()
 
@@ -211,6 +215,18 @@ class Room(Seating, Showing):
         for loop, events in waiting.items():
             if not loop.is_closed():
                 loop.call_soon_threadsafe(_set_all, events)
+
+    def adopt(self, newer: Room) -> None:
+        """Take the state of `newer`, a later version another process kept, and wake whoever waits for it here."""
+        with self.lock:
+            for name in self.__slots__:
+                if name not in HERE_ONLY:
+                    setattr(self, name, getattr(newer, name))
+            self._wake()
+
+    def awaited(self) -> bool:
+        """Whether anyone in this process waits for the room's next version."""
+        return bool(self._waiters)
 
     async def changed_since(self, version: int, timeout: float) -> bool:
         """Wait, without blocking the event loop, until the room is past `version` or `timeout` s pass."""

@@ -27,13 +27,11 @@ class Scores:
 
     def count(self, room: Room) -> None:
         """Add a finished game to each of its players' records. Call inside the store's transaction."""
-        against = room.against()
-        for mark, player in room.players().items():
-            column = COLUMN[room.status(mark)]
+        for key, name, against, column in results(room):
             self._db.execute(
                 f"INSERT INTO scores (player, name, against, {column}) VALUES (?, ?, ?, 1) "
                 f"ON CONFLICT (player, name, against) DO UPDATE SET {column} = {column} + 1",
-                (player.key, player.name, against),
+                (key, name, against),
             )
         room.scored = True
 
@@ -53,9 +51,9 @@ class Scores:
                 f"WHERE name IN ({', '.join('?' * len(names))}) GROUP BY name, against",
                 names,
             ).fetchall()
-        records = {name: _record([]) for name in names}
+        records = {name: record([]) for name in names}
         for name, *counts in rows:
-            _add(records[name], *counts)
+            add_counts(records[name], *counts)
         return [{"rank": rank, "name": name, **records[name]} for rank, name in enumerate(names, start=1)]
 
     def of_player(self, key: str) -> dict:
@@ -81,18 +79,27 @@ class Scores:
                 f"SELECT against, SUM(wins), SUM(losses), SUM(draws) FROM scores WHERE {where} GROUP BY against",
                 parameters,
             ).fetchall()
-        return _record(rows)
+        return record(rows)
 
 
-def _record(rows: list[tuple]) -> dict:
-    record = {"games": 0, "wins": 0, "losses": 0, "draws": 0}
-    record["against"] = {against: {"wins": 0, "losses": 0, "draws": 0} for against in AGAINST}
+def results(room: Room) -> list[tuple[str, str, str, str]]:
+    """What a finished game adds to the scores: for each player, their key, name, what they played against, and
+    the column (wins, losses or draws) that counts one more."""
+    return [
+        (player.key, player.name, room.against(), COLUMN[room.status(mark)]) for mark, player in room.players().items()
+    ]
+
+
+def record(rows: list[tuple]) -> dict:
+    """A record from rows of (against, wins, losses, draws)."""
+    counted = {"games": 0, "wins": 0, "losses": 0, "draws": 0}
+    counted["against"] = {against: {"wins": 0, "losses": 0, "draws": 0} for against in AGAINST}
     for row in rows:
-        _add(record, *row)
-    return record
+        add_counts(counted, *row)
+    return counted
 
 
-def _add(record: dict, against: str, wins: int, losses: int, draws: int) -> None:
+def add_counts(record: dict, against: str, wins: int, losses: int, draws: int) -> None:
     for column, count in (("wins", wins), ("losses", losses), ("draws", draws)):
         record[column] += count
         record["against"][against][column] += count

@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import random
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from tictactoe.game.errors import RoomFull, SeatRequired
@@ -38,14 +37,12 @@ class Seat:
     mark: str
     token: str
     name: str
-    listener: Callable[[str, dict], None] | None = None  # reaches them at once (their MCP session), if it can
-    holder: object | None = None  # the connection they last used, to tell when it closes for good
     left: bool = False
     player: str = ANONYMOUS  # the score key of whoever took the seat
 
 
 class Seating:
-    """Seats, for a Room: taking one, proving one, leaving one, and telling its holder the news."""
+    """Seats, for a Room: taking one, proving one, leaving one."""
 
     __slots__ = ()  # a Room's own slots hold its state
     two_people: bool
@@ -120,12 +117,6 @@ class Seating:
                     self.closed = True
             self._touch(board=True)
             return True
-
-    def tell(self, mark: str, event: str, data: dict) -> None:
-        """Let the person at `mark` know of `event` at once, if they can be reached."""
-        seat = self.seats.get(mark)
-        if seat is not None and seat.listener is not None and not seat.left:
-            seat.listener(event, data)
 
 
 def player_key(kind: str, secret: str) -> str:

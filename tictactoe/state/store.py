@@ -7,6 +7,7 @@ keeps both in a file, so that a restart loses nothing that was acknowledged.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import secrets
@@ -14,12 +15,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from tictactoe.game.errors import RoomNotFound, StoreUnavailable, TooManyRooms
 from tictactoe.state.database import connect, migrate
 from tictactoe.state.room import Room
 from tictactoe.state.scores import Scores
+from tictactoe.state.shared import Leases, Notes, Reach
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,17 @@ class RoomStore:
         self._db_lock = threading.Lock()  # one connection, one writer at a time
         self.scores = Scores(self._db, self._db_lock)
         self._keeping = self._changed  # one bound method for every room: a new one per room is one more object each
+        self.reach = Reach()  # the connections news can be pushed to
+        self._leases = Leases()
+
+    def notes(self, kind: str, kept: int, read_here: bool = False) -> Notes:
+        """Records of `kind` by key (a connection's memory, a queue ticket), at most `kept` of them; `read_here` if
+        only the process that writes a record reads it back (as a connection's calls all reach its own)."""
+        return Notes(kept)
+
+    def lease(self, name: str) -> AbstractContextManager:
+        """Held by one request at a time (the pairing queue's, say)."""
+        return self._leases.held(name)
 
     def _open(self) -> sqlite3.Connection:
         """The scores' database, in memory: gone with the process, as the rooms are."""
@@ -79,6 +92,14 @@ class RoomStore:
     def get(self, room_id: str) -> Room:
         return self._find(self._rooms, room_id, f"No room {room_id!r}")
 
+    def get_many(self, room_ids: Iterable[str]) -> list[Room]:
+        """The rooms of `room_ids` that are still there, in their order (a store elsewhere asks for all at once)."""
+        found = []
+        for room_id in room_ids:
+            with contextlib.suppress(RoomNotFound):
+                found.append(self.get(room_id))
+        return found
+
     def watched(self, watch_id: str) -> Room:
         """The room a spectator link names."""
         return self._find(self._watched, watch_id, "No game to watch at this link")
@@ -91,10 +112,7 @@ class RoomStore:
                 self._forget([room.id])
                 room = None
         if room is None:
-            raise RoomNotFound(
-                f"{missing}: rooms are deleted {self.ttl / 60:g} minutes after their last move or message. "
-                "Check the id, or start a new game with create_room."
-            )
+            raise not_found(missing, self.ttl)
         return room
 
     def __len__(self) -> int:
@@ -142,3 +160,11 @@ class RoomStore:
                         self._db.execute("ROLLBACK")
             except sqlite3.Error as error:
                 raise StoreUnavailable() from error
+
+
+def not_found(missing: str, ttl: float) -> RoomNotFound:
+    """No room where the caller looked (`missing` says where), and what to do."""
+    return RoomNotFound(
+        f"{missing}: rooms are deleted {ttl / 60:g} minutes after their last move or message. "
+        "Check the id, or start a new game with create_room."
+    )

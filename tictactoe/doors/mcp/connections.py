@@ -9,8 +9,6 @@ stands alone: callers pass room_id (and player_token) themselves.
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections import OrderedDict
 
 import anyio
 from fastmcp import Context
@@ -18,9 +16,9 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from tictactoe.game.errors import RoomRequired
 from tictactoe.services.games import GameService
-from tictactoe.services.people import Listener
 from tictactoe.state.room import Room
 from tictactoe.state.seats import ANONYMOUS, player_key
+from tictactoe.state.shared import Listener
 
 CONNECTIONS_KEPT = 20_000  # connections remembered; the least recently used is forgotten first
 ROOMS_REMEMBERED = 50  # per connection, for list_rooms
@@ -41,22 +39,28 @@ def connection_key(ctx: Context) -> str | None:
         return f"sse:{session}" if session else None
     if ctx.transport == "stdio":
         return "stdio"  # the process is the one connection
-    return None if request.protocol_version in MODERN_PROTOCOL_VERSIONS else f"session:{ctx.session_id}"
+    return f"session:{ctx.session_id}" if handshake_era(ctx) else None
 
 
 def handshake_era(ctx: Context) -> bool:
-    """Whether the connection has a session the server can push news to (the 2025-11-25 era; not 2026-07-28)."""
+    """Whether the connection has a session the server can push news to: the 2025-11-25 era (not 2026-07-28), and
+    over streamable HTTP a session the server keeps (none when it runs stateless, with several workers)."""
     request = ctx.request_context
-    return request is not None and request.protocol_version not in MODERN_PROTOCOL_VERSIONS
+    if request is None or request.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        return False
+    http = request.request if ctx.transport not in ("sse", "stdio") else None
+    return http is None or "mcp-session-id" in http.headers
 
 
 class Connections:
-    """Each connection's memory, for `service`'s rooms: at most CONNECTIONS_KEPT connections at once."""
+    """Each connection's memory, for `service`'s rooms, kept in its store (in memory, at most CONNECTIONS_KEPT
+    connections at once)."""
 
     def __init__(self, service: GameService):
         self.service = service
-        self._kept: OrderedDict[str, dict] = OrderedDict()
-        self._lock = threading.Lock()
+        # Read back where they were written: every call of a connection reaches the process that holds it (an SSE
+        # POST that reaches another is relayed to it; stdio is one process; streamable HTTP keeps none across).
+        self._kept = service.rooms.notes("connection", CONNECTIONS_KEPT, read_here=True)
 
     def player_of(self, ctx: Context) -> str:
         """Whose record this caller's results go to: their connection's, if there is one."""
@@ -79,8 +83,9 @@ class Connections:
     def remember(self, ctx: Context, room_id: str) -> None:
         """Make `room_id` this connection's current room and list it in list_rooms."""
         memory = self._recalled(ctx)
-        memory["rooms"] = [room_id, *(r for r in memory.get("rooms", []) if r != room_id)][:ROOMS_REMEMBERED]
-        memory["current_room"] = room_id
+        rooms = [room_id, *(r for r in memory.get("rooms", []) if r != room_id)][:ROOMS_REMEMBERED]
+        if (memory.get("rooms"), memory.get("current_room")) != (rooms, room_id):  # else nothing to write
+            self._keep(ctx, {**memory, "rooms": rooms, "current_room": room_id})
 
     def recall(self, ctx: Context) -> tuple[list[str], str | None, dict[str, str]]:
         """This connection's rooms (newest first), its current room and its seats' tokens by room."""
@@ -92,7 +97,7 @@ class Connections:
         seat to the connection: its holder is told of the other's moves here, and leaves if it closes for good."""
         memory = self._recalled(ctx)
         seats = {room: held for room, held in memory.get("seats", {}).items() if room != room_id}
-        memory["seats"] = dict(list({room_id: token, **seats}.items())[:SEATS_REMEMBERED])
+        self._keep(ctx, {**memory, "seats": dict(list({room_id: token, **seats}.items())[:SEATS_REMEMBERED])})
         if handshake_era(ctx):
             self._watch(ctx, room_id, token)
         self.remember(ctx, room_id)
@@ -122,39 +127,54 @@ class Connections:
         return given or self._recalled(ctx).get("ticket", "")
 
     def keep_ticket(self, ctx: Context, ticket: str) -> None:
-        self._recalled(ctx)["ticket"] = ticket
+        memory = self._recalled(ctx)
+        if memory.get("ticket") != ticket:
+            self._keep(ctx, {**memory, "ticket": ticket})
+
+    def reachable(self, ctx: Context) -> str | None:
+        """This connection's key, once news for it reaches it here until it closes; None if it takes no news."""
+        key = connection_key(ctx)
+        if key is None or not handshake_era(ctx):
+            return None
+        reach = self.service.rooms.reach
+        if not reach.listening(key):
+            reach.listen(key, listener_for(ctx))
+            self._on_close(ctx, lambda: reach.forget(key))
+        return key
 
     def _recalled(self, ctx: Context) -> dict:
-        """This connection's memory, most recently used now (a call that stands alone gets a blank one)."""
+        """This connection's memory (a call that stands alone gets a blank one)."""
         key = connection_key(ctx)
-        if key is None:
-            return {}
-        with self._lock:
-            memory = self._kept.pop(key, None) or {}
-            self._kept[key] = memory
-            while len(self._kept) > CONNECTIONS_KEPT:
-                self._kept.popitem(last=False)
-            return memory
+        return (self._kept.get(key) or {}) if key is not None else {}
+
+    def _keep(self, ctx: Context, memory: dict) -> None:
+        key = connection_key(ctx)
+        if key is not None:
+            self._kept.put(key, memory)
 
     def _watch(self, ctx: Context, room_id: str, token: str) -> None:
-        """Bind the seat to this connection's session, and when the session closes, start the seat's grace period."""
-        room = self.service.room(room_id)
-        connection = getattr(ctx.session, "_connection", None)  # the object whose closing FastMCP itself hooks
-        self.service.people.hold(room, token, listener_for(ctx), connection)
-        exit_stack = getattr(connection, "exit_stack", None)
+        """Bind the seat to this connection, and when the connection closes, start the seat's grace period."""
+        holder = self.reachable(ctx)
+        if holder is None:
+            return
+        self.service.people.hold(self.service.room(room_id), token, holder)
+        self._on_close(ctx, lambda: self.service.people.dropped(room_id, token, holder))
+
+    @staticmethod
+    def _on_close(ctx: Context, then) -> None:
+        """Call `then` when this connection's session closes, if the library says when."""
+        exit_stack = getattr(getattr(ctx.session, "_connection", None), "exit_stack", None)  # what FastMCP hooks
         if exit_stack is not None:
 
             async def on_close() -> None:
-                self.service.people.dropped(room_id, token, connection)
+                then()
 
             exit_stack.push_async_callback(on_close)
 
 
-def listener_for(ctx: Context) -> Listener | None:
+def listener_for(ctx: Context) -> Listener:
     """How to reach this connection later, from any thread: an MCP resource-updated and a message notification.
     Only a handshake-era session takes news the server sends of itself."""
-    if not handshake_era(ctx):
-        return None
     session, loop = ctx.session, asyncio.get_running_loop()
 
     async def deliver(event: str, data: dict) -> None:

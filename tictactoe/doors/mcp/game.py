@@ -14,9 +14,10 @@ from tictactoe.doors.mcp.common import PLAY, READ, PlayerToken, RoomId, answer, 
 from tictactoe.doors.mcp.connections import Connections, connection_key
 from tictactoe.doors.schemas import schema_of
 from tictactoe.game.engine import DIFFICULTIES
-from tictactoe.game.errors import RoomNotFound, RoomRequired
+from tictactoe.game.errors import RoomRequired
 from tictactoe.services.people import valid_name
 from tictactoe.state.answers import RoomList, RoomState, RoomSummary, Seated, Turn
+from tictactoe.state.room import Room
 from tictactoe.state.seats import Player
 
 ExpectedVersion = Annotated[
@@ -84,7 +85,7 @@ def _add_move_tools(mcp: FastMCP, connections: Connections) -> None:
         room, token = connections.room_and_token(ctx, room_id, player_token)
         version = expected_version or None
         turn = await service.play(
-            room.id, position, client=client_of(ctx), expected_version=version, token=token, via="mcp"
+            room.id, position, client=client_of(ctx), expected_version=version, token=token, via="mcp", seen=room
         )
         connections.remember(ctx, room.id)
         return answer(ctx, turn.to_dict())
@@ -97,7 +98,7 @@ def _add_move_tools(mcp: FastMCP, connections: Connections) -> None:
         """Say something: the opponent answers in character; in a game for two, the other player is told at once.
         Chat never changes the board."""
         room, token = connections.room_and_token(ctx, room_id, player_token)
-        seen = await service.chat(room.id, message, client=client_of(ctx), token=token, via="mcp")
+        seen = await service.chat(room.id, message, client=client_of(ctx), token=token, via="mcp", seen=room)
         connections.remember(ctx, room.id)
         return answer(ctx, seen.to_dict())
 
@@ -124,11 +125,7 @@ def _add_look_tools(mcp: FastMCP, connections: Connections) -> None:
                 "Keep the room_id that create_room returned and pass it to each call."
             )
         rooms, current, seats = connections.recall(ctx)
-        summaries = [
-            summary
-            for room_id in rooms
-            if (summary := _summary(connections, room_id, seats.get(room_id), current)) is not None
-        ]
+        summaries = [_summary(room, seats.get(room.id), current) for room in connections.service.rooms_found(rooms)]
         lines = [
             f"- `{s['room_id']}`: {s['status']}, {s['moves']} moves{' (current)' if s['current'] else ''}"
             for s in summaries
@@ -138,16 +135,12 @@ def _add_look_tools(mcp: FastMCP, connections: Connections) -> None:
         return ToolResult(content=text, structured_content=listed)
 
 
-def _summary(connections: Connections, room_id: str, token: str | None, current: str | None) -> RoomSummary | None:
-    """A room as list_rooms shows it (from the caller's seat, in a game for two); None once it has expired."""
-    try:
-        room = connections.service.room(room_id)
-    except RoomNotFound:
-        return None
+def _summary(room: Room, token: str | None, current: str | None) -> RoomSummary:
+    """A room as list_rooms shows it (from the caller's seat, in a game for two)."""
     with room.lock:  # the status and the count, not the whole room: a connection may list fifty
         return {
-            "room_id": room_id,
+            "room_id": room.id,
             "status": room.status(room.mark_of(token)),
             "moves": room.move_count,
-            "current": room_id == current,
+            "current": room.id == current,
         }

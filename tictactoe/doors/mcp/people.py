@@ -23,7 +23,7 @@ from tictactoe.doors.mcp.common import (
     refusing_game_errors,
     tool,
 )
-from tictactoe.doors.mcp.connections import Connections, listener_for
+from tictactoe.doors.mcp.connections import Connections
 from tictactoe.doors.schemas import schema_of
 from tictactoe.game.errors import RoomNotFound
 from tictactoe.services.people import QUEUE_PATIENCE, WAIT_DEFAULT, WAIT_MOST
@@ -63,7 +63,9 @@ def _add_queue_tools(mcp: FastMCP, connections: Connections) -> None:
     @refusing_game_errors
     async def enter_queue(ctx: Context, name: Name = "", ticket: Ticket = "") -> ToolResult:
         given = connections.queue_ticket(ctx, ticket)
-        outcome = people.enter_queue(given, name, client_of(ctx), listener_for(ctx), connections.player_of(ctx))
+        outcome = people.enter_queue(
+            given, name, client_of(ctx), connections.reachable(ctx), connections.player_of(ctx)
+        )
         connections.keep_ticket(ctx, outcome["ticket"])
         if outcome["queue"] == "waiting":
             return ToolResult(content=queue_markdown(outcome, QUEUE_PATIENCE), structured_content=outcome)

@@ -19,7 +19,7 @@ from tictactoe.doors.mcp.game import add_game_tools
 from tictactoe.doors.mcp.people import add_people_tools
 from tictactoe.doors.mcp.records import add_record_tools
 from tictactoe.doors.schemas import schema_of
-from tictactoe.game.errors import GameError, RoomNotFound, RoomRequired
+from tictactoe.game.errors import GameError, RoomNotFound, RoomRequired, StoreUnavailable
 from tictactoe.services.games import GameService
 from tictactoe.state.answers import Help
 
@@ -55,7 +55,7 @@ class ArgumentErrors(Middleware):
             try:
                 room_id = self.connections.target_room(ctx, str(arguments.get("room_id") or ""))
                 explained.room = self.connections.service.room(room_id).to_dict()
-            except (RoomRequired, RoomNotFound):
+            except (RoomRequired, RoomNotFound, StoreUnavailable):
                 pass  # no board to show
         return explained
 
