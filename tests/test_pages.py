@@ -39,6 +39,15 @@ def test_replies_link_the_rooms_pages(rest_client):
     assert f"[play in your browser]({room['links']['play']})" in room["markdown"]
 
 
+def test_links_are_on_the_scheme_and_host_the_request_reached(rest_client):
+    """Behind a trusted proxy the gate makes the scheme https; Flask sees it as the request's own."""
+    room = rest_client.post("/rooms", json={}, base_url="https://play.example:8443").get_json()
+    page = rest_client.get(f"/rooms/{room['room_id']}/view", base_url="https://play.example:8443")
+    assert room["links"]["play"] == f"https://play.example:8443/rooms/{room['room_id']}/view"
+    assert room["links"]["watch"].startswith("https://play.example:8443/watch/")
+    assert room["links"]["play"] in page.get_data(as_text=True)
+
+
 def test_the_player_page_carries_the_room_and_the_spectator_page_does_not(rest_client):
     room = new_room(rest_client)
     play = rest_client.get(path(room["links"]["play"]))

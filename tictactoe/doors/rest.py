@@ -82,7 +82,7 @@ HISTORY = Operation(
 @REST.add("GET", "/rooms/{room_id}/history", HISTORY)
 def history(api: Api, room_id: str):
     room = api.service.room(room_id)
-    history = with_base(room.history(room.mark_of(request.headers.get("X-Player-Token"))), request.host_url)
+    history = with_base(room.history(room.mark_of(request.headers.get("X-Player-Token"))), public_base())
     return jsonify({**history, "markdown": history_markdown(history)})
 
 
@@ -160,8 +160,14 @@ def chat(api: Api, room_id: str):
 
 def reply(state: dict, status: int = 200):
     """A room as REST answers it: links absolute on the URL the request reached, and the Markdown a chat shows."""
-    state = with_base(state, request.host_url)
+    state = with_base(state, public_base())
     return jsonify({**state, "markdown": room_markdown(state)}), status
+
+
+def public_base() -> str:
+    """This server's URL as the request reached it (https behind a trusted proxy that says so): the Host the gate
+    let in, as sent (Werkzeug's `host_url` would also decode it to an IRI, a sixteenth of a move's CPU)."""
+    return f"{request.scheme}://{request.host}"
 
 
 def read(kind: type, optional: bool = False) -> dict:

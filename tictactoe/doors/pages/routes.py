@@ -6,10 +6,11 @@ A room's page comes in two kinds: the player's (`/rooms/<id>/view`, it can move 
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import render_template
 
 from tictactoe.doors.markdown import with_base
 from tictactoe.doors.pages.live import PLAY_EVENTS, WATCH_EVENTS
+from tictactoe.doors.rest import public_base
 from tictactoe.doors.routes import Api, Operation, Routes
 from tictactoe.game.engine import DIFFICULTIES
 from tictactoe.game.errors import WatchOnly
@@ -22,7 +23,7 @@ HTML = "text/html"
 @HOME.add("GET", "/", Operation("index", "How to connect.", description="The page.", media_type=HTML))
 def index(api: Api):
     levels = ([""] if api.service.opponent.voice is not None else []) + list(DIFFICULTIES)
-    return render_template("index.html", base=_base(), opponent=api.service.opponent.name, levels=levels)
+    return render_template("index.html", base=public_base(), opponent=api.service.opponent.name, levels=levels)
 
 
 PLAY = Operation(
@@ -34,7 +35,7 @@ PLAY = Operation(
 @PAGES.add("GET", "/rooms/{room_id}/view", PLAY)
 def play(api: Api, room_id: str):
     room = api.service.room(room_id)
-    state = with_base(room.seen_by(None), _base())  # a seat's holder: the page asks again with its token
+    state = with_base(room.seen_by(None), public_base())  # a seat's holder: the page asks again with its token
     urls = {name: f"/rooms/{room_id}/{name}" for name in ("events", "move", "chat", "join", "leave")}
     urls["state"] = f"/rooms/{room_id}"
     return render_template("room.html", mode="play", state=state, urls=urls, two_people=room.two_people)
@@ -50,7 +51,7 @@ WATCH = Operation(
 @PAGES.add("GET", "/watch/{watch_id}", WATCH)
 def watch(api: Api, watch_id: str):
     room = api.service.watched(watch_id)
-    state = with_base(spectator_view(room.seen_by(None)), _base())
+    state = with_base(spectator_view(room.seen_by(None)), public_base())
     urls = {name: f"/watch/{watch_id}/{name}" for name in ("events", "move")}
     return render_template("room.html", mode="watch", state=state, urls=urls, two_people=room.two_people)
 
@@ -62,8 +63,3 @@ PAGES.document("GET", "/watch/{watch_id}/events", WATCH_EVENTS)
 def spectator_move(api: Api, watch_id: str):
     api.service.watched(watch_id)  # an unknown link is a 404, as anywhere else
     raise WatchOnly("You are watching this game: only its player can move. Start your own from the home page.")
-
-
-def _base() -> str:
-    """This server's URL as the request reached it (https behind a trusted proxy that says so)."""
-    return request.host_url.rstrip("/")
