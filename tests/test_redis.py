@@ -76,6 +76,26 @@ async def test_a_change_in_one_process_wakes_whoever_waits_in_another(processes)
     assert seen.to_dict()["moves"][0]["position"] == 4
 
 
+async def test_a_process_hears_the_changes_of_the_rooms_someone_there_waits_on_and_no_others(processes):
+    here, there = processes
+    room = here.create_room("easy")
+    channel = there.rooms.link.key("changes", room.id)
+    listeners = lambda: there.rooms.link.client.pubsub_numsub(channel)[0][1]  # noqa: E731
+    await here.play(room.id, 0)
+    assert listeners() == 0  # nobody waits on it: a change wakes no process
+    seen = there.room(room.id)
+    waiting = asyncio.create_task(seen.changed_since(seen.version, 5))
+    await asyncio.sleep(0.2)
+    assert listeners() == 1
+    await here.play(room.id, 8)
+    assert await waiting is True
+    there.rooms.link.client.delete(there.rooms.link.key("room", room.id))
+    with pytest.raises(RoomNotFound):
+        there.room(room.id)
+    await asyncio.sleep(0.2)
+    assert listeners() == 0
+
+
 async def test_news_reaches_a_connection_another_process_holds(processes):
     here, there = processes
     heard = []

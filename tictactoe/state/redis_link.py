@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import secrets
 import threading
 import time
@@ -28,7 +29,7 @@ COMMAND_SECONDS = 2.0  # for Redis to answer one command
 BREAK_SECONDS = 1.0  # after a failure, calls fail at once this long before Redis is tried again
 LEASE_MS = 1000  # a lease lapses this long after it was taken, should its holder die holding it
 LEASE_WAIT = 1.5  # seconds a request waits for a lease another process holds, then it is told to retry
-LISTEN_SECONDS = 0.1  # the listening thread looks this often whether it should stop
+LISTEN_SECONDS = 0.02  # the listening thread looks this often whether it should stop, or follow a channel more
 RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 
@@ -182,15 +183,25 @@ class RedisReach(Reach):
 
 
 class Listening(threading.Thread):
-    """A thread that hears `channels` and hands each message to its handler; after Redis comes back from a failure
-    it calls `rejoined`, for whatever changed while it could not hear."""
+    """A thread that hears `channels` and hands each message to its handler, and those followed (`follow`) for as long
+    as they are; after Redis comes back from a failure it calls `rejoined`, for whatever changed while it could not
+    hear."""
 
     def __init__(self, link: Link, handlers: dict[str, Callable[[bytes], None]], rejoined: Callable[[], None]):
         super().__init__(name="redis-listening", daemon=True)
         self.link = link
-        self.handlers = handlers
+        self.handlers = dict(handlers)  # changed by this thread alone, as it follows and unfollows
         self.rejoined = rejoined
         self.stopping = threading.Event()
+        self._asked: queue.SimpleQueue = queue.SimpleQueue()  # (channel, handler or None to unfollow, then)
+
+    def follow(self, channel: str, handler: Callable[[bytes], None], then: Callable[[], None]) -> None:
+        """Hear `channel` too, from within LISTEN_SECONDS until `unfollow`: each message to `handler`; `then` is
+        called once it is heard, for whatever was said before."""
+        self._asked.put((channel, handler, then))
+
+    def unfollow(self, channel: str) -> None:
+        self._asked.put((channel, None, None))
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -207,11 +218,24 @@ class Listening(threading.Thread):
             pubsub.subscribe(*self.handlers)
             self.rejoined()
             while not self.stopping.is_set():
+                self._follow_asked(pubsub)
                 message = pubsub.get_message(timeout=LISTEN_SECONDS)
-                if message is not None:
-                    self.handlers[message["channel"].decode()](message["data"])
+                if message is not None and (handler := self.handlers.get(message["channel"].decode())) is not None:
+                    handler(message["data"])  # none for a channel just unfollowed
         finally:
             pubsub.close()
+
+    def _follow_asked(self, pubsub) -> None:
+        """Subscribe to the channels asked for since last time, and unsubscribe from those let go."""
+        while not self._asked.empty():
+            channel, handler, then = self._asked.get_nowait()
+            if handler is None:
+                self.handlers.pop(channel, None)
+                pubsub.unsubscribe(channel)
+                continue
+            self.handlers[channel] = handler
+            pubsub.subscribe(channel)
+            then()
 
     def stop(self) -> None:
         self.stopping.set()

@@ -6,9 +6,10 @@ the opponent may be thinking in it (0: it is not). Redis expires it `ttl` second
 
 A change holds the room's lease (`lease:<id>`, taken with the room's newest version in one script) so that it is
 decided on the room as it stands; it is then saved by a script that checks the version it began from, counts a
-game just finished in the scores, releases the lease and publishes `<id> <version>` on `changes`, all at once.
+game just finished in the scores, releases the lease and publishes `<id> <version>` on `changes:<id>`, all at once.
 Each process keeps the rooms it uses as objects; one whose version moved on elsewhere is brought up to date when
-it is next asked for, or at once if someone here waits on it.
+it is next asked for, or at once if someone here waits on it: a process hears the changes of those rooms alone,
+so that a change nobody else waits on wakes no other process (nor its own listening thread).
 """
 
 from __future__ import annotations
@@ -88,11 +89,10 @@ class RedisRoomStore:
         self._hold, self._save = client.register_script(HOLD), client.register_script(SAVE)
         self._rooms: OrderedDict[str, Room] = OrderedDict()  # those used here last, the latest last
         self._rooms_lock = threading.Lock()  # the listening thread looks rooms up too
-        self._committing, self._holding = self._commit, self._held  # one bound method each for every room
+        self._committing, self._holding, self._awaiting = self._commit, self._held, self._follow  # one for every room
+        self._followed: set[str] = set()  # the rooms whose changes this process hears, by id
         self._leases: dict = {}  # the lease each room changing here holds, by id
-        self.changes = self.link.key("changes")
-        handlers = {self.changes: self._changed_elsewhere, self.reach.channel: self.reach.heard}
-        self._listening = Listening(self.link, handlers, self._rejoined)
+        self._listening = Listening(self.link, {self.reach.channel: self.reach.heard}, self._rejoined)
         self._listening.start()
 
     def close(self) -> None:
@@ -156,7 +156,7 @@ class RedisRoomStore:
 
     def _kept(self, room: Room) -> Room:
         """`room`, now this store's to keep and this process's to hold at hand."""
-        room.on_change, room.held = self._committing, self._holding
+        room.on_change, room.held, room.on_awaited = self._committing, self._holding, self._awaiting
         self._at_hand(room)
         return room
 
@@ -166,12 +166,33 @@ class RedisRoomStore:
         with self._rooms_lock:
             if room is None:
                 self._rooms.pop(room_id, None)
+                self._unfollow(room_id)
                 return
             self._rooms[room.id] = room
             self._rooms.move_to_end(room.id)
             if len(self._rooms) > RECENT:
                 for oldest in [kept for kept, held in self._rooms.items() if not held.awaited()][: -RECENT or None]:
                     del self._rooms[oldest]
+                    self._unfollow(oldest)
+
+    def _follow(self, room: Room) -> None:
+        """Someone here waits on `room`: hear its changes, from now until it is no longer at hand."""
+        if room.id in self._followed:
+            return
+        with self._rooms_lock:
+            if room.id in self._followed:
+                return
+            self._followed.add(room.id)
+        self._listening.follow(self._changes(room.id), self._changed_elsewhere, lambda: self._caught_up(room.id))
+
+    def _unfollow(self, room_id: str) -> None:
+        """Hear no more of a room's changes. Call with `_rooms_lock` held."""
+        if room_id in self._followed:
+            self._followed.discard(room_id)
+            self._listening.unfollow(self._changes(room_id))
+
+    def _changes(self, room_id: str) -> str:
+        return self.link.key("changes", room_id)
 
     def _fresh_room(self, room_id: str, room: Room | None, answer: list) -> Room:
         """The room as Redis has it (`answer` of FRESH): `room` brought up to date, or made anew if not at hand."""
@@ -222,8 +243,8 @@ class RedisRoomStore:
             self._lease_key(room),
         ]
         args = [self.link.prefix, lease.began, room.version, json.dumps(room.snapshot(), ensure_ascii=False), deadline,
-                int(time.time() * 1000), int(self.ttl * 1000), room.id, self.changes, lease.token, int(bool(rows)),
-                *rows]  # fmt: skip
+                int(time.time() * 1000), int(self.ttl * 1000), room.id, self._changes(room.id), lease.token,
+                int(bool(rows)), *rows]  # fmt: skip
         if not calling(self._save, keys=keys, args=args):
             raise StoreUnavailable()
         lease.released = True
@@ -239,12 +260,20 @@ class RedisRoomStore:
     def _rejoined(self) -> None:
         """Redis heard again: whatever anyone here waits on may have changed meanwhile."""
         with self._rooms_lock:
-            rooms = list(self._rooms.items())
-        for room_id, room in rooms:
-            if room.awaited():
-                try:
-                    self.get(room_id)
-                except StoreUnavailable:
-                    return
-                except GameError:
-                    continue  # gone: the waiter finds out when it looks
+            room_ids = list(self._rooms)
+        for room_id in room_ids:
+            if not self._caught_up(room_id):
+                return
+
+    def _caught_up(self, room_id: str) -> bool:
+        """The room brought up to date if anyone here waits on it, now that its changes are heard; False if Redis
+        cannot be reached."""
+        room = self._rooms.get(room_id)
+        if room is not None and room.awaited():
+            try:
+                self.get(room_id)
+            except StoreUnavailable:
+                return False
+            except GameError:
+                pass  # gone: the waiter finds out when it looks
+        return True

@@ -28,7 +28,8 @@ SERVER = "server"  # where the opponent's moves and lines come from
 # chat are immutable values, replaced by a change, never changed in place.
 ROLLED_BACK = ("board", "_moves", "_chat", "human", "forfeited_by", "closed", "said", "scored", "thinking",
                "version", "board_version", "updated_at")  # fmt: skip
-HERE_ONLY = ("lock", "_waiters", "on_change", "held", "_before")  # what no other process's copy of the room has
+# What no other process's copy of the room has:
+HERE_ONLY = ("lock", "_waiters", "on_change", "held", "on_awaited", "_before")
 
 
 class Move(NamedTuple):  # a tuple of plain values: nothing for the collector to walk, once it has seen it
@@ -56,7 +57,7 @@ class Room(Seating, Showing):
 
     __slots__ = ("id", "two_people", "seats", "forfeited_by", "closed", "watch_id", "difficulty", "opponent_name",
                  "human", "board", "_moves", "_chat", "said", "scored", "thinking", "version", "board_version",
-                 "created_at", "updated_at", "lock", "_waiters", "on_change", "held", "_before")  # fmt: skip
+                 "created_at", "updated_at", *HERE_ONLY)  # fmt: skip
 
     def __init__(self, room_id: str, difficulty: str | None, opponent_name: str, two_people: bool = False):
         self.id = room_id
@@ -84,6 +85,7 @@ class Room(Seating, Showing):
         self.on_change: Callable[[Room], None] | None = None  # the store's, to keep each change
         # The store's, around each change: a store other processes share holds the room for it, fresh.
         self.held: Callable[[Room], AbstractContextManager] = nullcontext
+        self.on_awaited: Callable[[Room], None] | None = None  # the store's, told whenever someone waits here
         self._before: tuple[dict, dict[str, bool]] | None = None  # the state the change under way began from
 
     @contextmanager
@@ -237,6 +239,8 @@ class Room(Seating, Showing):
             if self._waiters is None:
                 self._waiters = set()
             self._waiters.add(waiter)
+        if self.on_awaited is not None:
+            self.on_awaited(self)
         try:
             async with asyncio.timeout(timeout):
                 await waiter[1].wait()
