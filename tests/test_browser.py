@@ -54,10 +54,7 @@ async def test_play_a_game_from_the_page_by_mouse_and_keyboard(browser, server):
     await expect(page.locator("#status")).to_have_text("Your turn: you are X")
     await cell(page, 0).click()
     await expect(cell(page, 4)).to_have_text("O", timeout=5000)  # hard answers a corner with the centre
-    when = r", \d{1,2}:\d\d:\d\d( [AP]M)?$"  # the browser's clock format
-    await expect(page.locator("#moves li")).to_have_text(
-        [re.compile(r"^X on 0 · page" + when), re.compile(r"^O on 4 \(engine\) · server" + when)]
-    )
+    await expect(page.locator("#moves li")).to_have_text(["X on 0", "O on 4 (engine)"])
     await expect(page.locator("#chat li")).to_have_count(2)  # the welcome, then the line about its move
     await cell(page, 0).focus()
     await page.keyboard.press("ArrowDown")

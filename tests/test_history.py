@@ -13,6 +13,7 @@ from tictactoe.doors.mcp.tools import build_mcp
 from tictactoe.game.errors import InvalidRequest
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService
+from tictactoe.state.answers import CHAT_ANSWERED
 from tictactoe.state.database import MIGRATIONS
 from tictactoe.state.room import CHAT_KEPT
 from tictactoe.state.scores import AGAINST
@@ -94,6 +95,19 @@ async def test_the_history_says_how_many_chat_lines_scrolled_away(service):
     assert len(history["chat"]) == CHAT_KEPT
     assert history["chat_earlier"] == 2 * CHAT_KEPT + 1 - CHAT_KEPT  # the welcome, and a line and answer each
     assert f"({CHAT_KEPT + 1} earlier lines no longer kept)" in history_markdown(history)
+
+
+async def test_a_room_answer_carries_the_latest_lines_and_the_history_every_line_kept_with_when_and_where(service):
+    room = service.create_room()
+    started = time.time()
+    for number in range(CHAT_ANSWERED):
+        await service.chat(room.id, f"line {number}", via="rest")
+    state, history = room.to_dict(), room.history()
+    assert state["chat"] == [{"from": line["from"], "text": line["text"]} for line in history["chat"][-CHAT_ANSWERED:]]
+    assert state["chat"][-2] == {"from": "you", "text": f"line {CHAT_ANSWERED - 1}"}
+    assert len(history["chat"]) == 2 * CHAT_ANSWERED + 1  # the welcome, and a line and answer each
+    assert [(line["from"], line["via"]) for line in history["chat"][-2:]] == [("you", "rest"), ("opponent", "server")]
+    assert started <= history["chat"][-2]["at"] <= history["chat"][-1]["at"] <= time.time()
 
 
 def test_rest_history_is_from_the_callers_seat_and_refuses_a_wrong_token(rest_client):

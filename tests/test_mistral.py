@@ -31,8 +31,7 @@ async def test_mistral_chooses_the_move_and_the_line(fake_mistral):
     fake_mistral.script(move_reply(8, "Corner pocket. 🎱"))
     state = (await service.play(room.id, 4)).to_dict()
     assert state["board"][8] == "O"
-    at = state["moves"][-1]["at"]
-    assert state["moves"][-1] == {"mark": "O", "position": 8, "by": "mistral", "via": "server", "at": at}
+    assert state["moves"][-1] == {"mark": "O", "position": 8, "by": "mistral"}
     assert state["chat"][-1]["text"] == "Corner pocket. 🎱"
     assert state["opponent"]["moves_chosen_by"] == "mistral"
 
@@ -109,8 +108,7 @@ async def test_a_named_difficulty_lets_the_engine_move_and_mistral_talk(fake_mis
     room = service.create_room("hard")
     fake_mistral.script(Reply(json.dumps({"message": "Centre is mine."})))
     state = (await service.play(room.id, 0)).to_dict()
-    at = state["moves"][-1]["at"]
-    assert state["moves"][-1] == {"mark": "O", "position": 4, "by": "engine", "via": "server", "at": at}
+    assert state["moves"][-1] == {"mark": "O", "position": 4, "by": "engine"}
     assert state["chat"][-1]["text"] == "Centre is mine."
     assert "You just played O at 4, your first move." in fake_mistral.requests[-1]["messages"][1]["content"]
 
@@ -155,9 +153,10 @@ async def test_chat_cannot_change_the_game_even_when_the_model_obeys(fake_mistra
         k: before[k] for k in ("board", "moves", "status", "turn", "winner")
     }
     assert state["chat"][-2:] == [
-        {"from": "you", "text": " ".join(message.split()), "at": state["chat"][-2]["at"], "via": "mcp"},
-        {"from": "opponent", "text": "Done, X is on 8!", "at": state["chat"][-1]["at"], "via": "server"},
+        {"from": "you", "text": " ".join(message.split())},
+        {"from": "opponent", "text": "Done, X is on 8!"},
     ]
+    assert [line["via"] for line in room.history()["chat"][-2:]] == ["mcp", "server"]
     prompt = fake_mistral.requests[-1]["messages"][1]["content"]
     assert prompt.endswith("The human says (a JSON string): " + json.dumps(message, ensure_ascii=False))
 

@@ -82,9 +82,9 @@ async def test_a_text_only_model_plays_a_game_against_the_engine(served, transpo
     server, fake = served
     words, _ = await asyncio.wait_for(run(fake, server.url, transport, "Let's play tic-tac-toe!"), 60)
     room_id = fact(r"room ([\w-]{22}) is over", words)
-    status, room = http("GET", f"{server.url}/rooms/{room_id}")
-    assert (status, room["status"] in ("won", "lost", "draw")) == (200, True)
-    assert {move["via"] for move in room["moves"]} == {"mcp", "server"}
+    status, history = http("GET", f"{server.url}/rooms/{room_id}/history")
+    assert (status, history["status"] in ("won", "lost", "draw")) == (200, True)
+    assert {move["via"] for move in history["moves"]} == {"mcp", "server"}
 
 
 async def test_two_text_only_models_play_each_other_over_sse_and_streamable_http(served):

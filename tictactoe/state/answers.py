@@ -46,13 +46,14 @@ class OpponentShown(TypedDict):
     thinking: bool
 
 
+CHAT_ANSWERED = 10  # the latest chat lines a room's answers carry; its history carries every line kept
+
+
 @with_config(CLOSED)
 class MoveShown(TypedDict):
     mark: Mark
     position: Cell
     by: Literal["you", "opponent", "engine", "mistral", "human"]
-    via: Whence
-    at: When
 
 
 ChatShown = with_config(CLOSED)(
@@ -61,11 +62,16 @@ ChatShown = with_config(CLOSED)(
         {
             "from": Annotated[Literal["you", "opponent", "X", "O"], Field(description="Marks, to a spectator.")],
             "text": str,
-            "at": Time,
-            "via": Whence,
         },
     )
 )
+
+
+class ChatRecord(ChatShown):
+    """A chat line as the history keeps it: with when it was said, and where from."""
+
+    at: Time
+    via: Whence
 
 
 @with_config(CLOSED)
@@ -93,8 +99,14 @@ class RoomSeen(TypedDict):
     winning_line: Annotated[list[Cell], Field(min_length=3, max_length=3)] | None
     forfeited_by: Annotated[Mark | None, Field(description="The mark of a person who left an unfinished game.")]
     legal_moves: Annotated[list[Cell], Field(max_length=9)]
-    moves: Annotated[list[MoveShown], Field(max_length=9)]
-    chat: Annotated[list[ChatShown], Field(description="Oldest first; older lines scroll away.")]
+    moves: Annotated[
+        list[MoveShown], Field(max_length=9, description="In order; get_game_history has when and where from.")
+    ]
+    chat: Annotated[
+        list[ChatShown],
+        Field(max_length=CHAT_ANSWERED, description=f"The latest {CHAT_ANSWERED} lines, oldest first; "
+              "get_game_history has every line kept, with when and where from."),
+    ]  # fmt: skip
     next_step: Annotated[str, Field(description="What to do next.")]
     version: Annotated[int, Field(ge=0, description="Goes up with every move and chat line.")]
     created_at: Time
@@ -157,6 +169,8 @@ Players = with_config(CLOSED)(TypedDict("Players", {"X": PlayerShown, "O": Playe
 
 
 class HistoryMove(MoveShown):
+    via: Whence
+    at: When
     number: Annotated[int, Field(ge=1, le=9)]
     player: Annotated[str | None, Field(description="The name of who moved.")]
     board: Annotated[Board, Field(description="The board after the move.")]
@@ -176,7 +190,7 @@ class History(TypedDict):
     against: Annotated[Against, Field(description="The engine's level, mistral, or people.")]
     players: Players
     moves: Annotated[list[HistoryMove], Field(max_length=9, description="In order, each with the board after it.")]
-    chat: list[ChatShown]
+    chat: Annotated[list[ChatRecord], Field(description="Every line kept, oldest first.")]
     chat_earlier: Annotated[int, Field(ge=0, description="Lines said before the kept ones.")]
     created_at: Time
     updated_at: Time

@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from tictactoe.game.errors import GameError
 from tictactoe.game.rules import HUMAN, OPPONENT, START, O, X, other
-from tictactoe.state.answers import ChatShown, History, MoveShown, OpponentShown, Players, RoomSeen, RoomState
+from tictactoe.state.answers import (
+    CHAT_ANSWERED,
+    ChatShown,
+    History,
+    MoveShown,
+    OpponentShown,
+    Players,
+    RoomSeen,
+    RoomState,
+)
 from tictactoe.state.seats import Player, Seat
 
 NEXT_STEP = {
@@ -63,19 +72,19 @@ class Showing:
             state = self._as_dict(mark)
             players = self._players_shown()
             board, moves = START, []
-            for number, (move, shown) in enumerate(zip(self.moves, state["moves"], strict=True), start=1):
-                board = board.push(move.position)
-                moves.append(
-                    {"number": number, **shown, "player": players[move.mark]["name"], "board": list(board.cells)}
-                )
+            for number, move in enumerate(self._moves, start=1):
+                played, position, _, via, at = move
+                board = board.push(position)
+                moves.append({"number": number, **_move_shown(move, mark), "via": via, "at": at,
+                              "player": players[played]["name"], "board": list(board.cells)})  # fmt: skip
             shown_keys = ("room_id", "status", "your_mark", "winner", "winning_line", "forfeited_by", "version")
             return {
                 **{key: state[key] for key in shown_keys},
                 "against": self.against(),
                 "players": players,
                 "moves": moves,
-                "chat": state["chat"],
-                "chat_earlier": self.said - len(self.chat),  # lines said before the kept ones scrolled away
+                "chat": [{**_line_shown(line, mark), "at": line[2], "via": line[3]} for line in self._chat],
+                "chat_earlier": self.said - len(self._chat),  # lines said before the kept ones scrolled away
                 "created_at": self.created_at,
                 "updated_at": self.updated_at,
                 "links": state["links"],
@@ -96,7 +105,7 @@ class Showing:
             "forfeited_by": self.forfeited_by,
             "legal_moves": self.board.legal_moves() if status == "your_turn" else [],
             "moves": [_move_shown(move, mark) for move in self._moves],
-            "chat": [_line_shown(line, mark) for line in self._chat],
+            "chat": [_line_shown(line, mark) for line in self._chat[-CHAT_ANSWERED:]],
             "next_step": (NEXT_STEP_PEOPLE if self.two_people else NEXT_STEP)[status],
             "version": self.version,
             "created_at": self.created_at,
@@ -126,17 +135,18 @@ class Showing:
 
 
 def _move_shown(move: tuple, mark: str | None) -> MoveShown:
-    """A Move, from its plain tuple, as the player of `mark` sees it."""
-    played, position, by, via, at = move
+    """A Move, from its plain tuple, as the player of `mark` sees it (without when and where from: the history's)."""
+    played, position, by, _, _ = move
     shown_by = by if by != "human" or mark is None else "you" if played == mark else "opponent"
-    return {"mark": played, "position": position, "by": shown_by, "via": via, "at": at}
+    return {"mark": played, "position": position, "by": shown_by}
 
 
 def _line_shown(line: tuple, mark: str | None) -> ChatShown:
-    """A ChatLine, from its plain tuple, as the player of `mark` sees it."""
-    sender, text, at, via = line
+    """A ChatLine, from its plain tuple, as the player of `mark` sees it (without when and where from: the
+    history's)."""
+    sender, text, _, _ = line
     speaker = sender if mark is None else "you" if sender == mark else "opponent"  # marks, to a spectator
-    return {"from": speaker, "text": text, "at": at, "via": via}
+    return {"from": speaker, "text": text}
 
 
 def spectator_view(state: RoomState) -> RoomSeen:

@@ -41,10 +41,6 @@ function render(room) {
   document.getElementById("moves").replaceChildren(
     ...room.moves.map((move, index) => {
       const li = item(`${move.mark} on ${move.position}`, move.by === "you" ? "" : ` (${move.by})`);
-      const detail = document.createElement("span");
-      detail.className = "muted";
-      detail.textContent = ` · ${move.via || "?"}${move.at ? `, ${new Date(move.at * 1000).toLocaleTimeString()}` : ""}`;
-      li.append(detail);
       li.classList.toggle("current", replaying && index === shown - 1);
       return li;
     }),
