@@ -1,9 +1,10 @@
+import asyncio
 import random
 
 import pytest
 
 from tests.test_rules import board_of
-from tictactoe.doors.flask_app import create_app
+from tictactoe.doors.flask_app import at_once, create_app
 from tictactoe.doors.markdown import room_markdown
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService
@@ -255,3 +256,16 @@ def test_a_wrong_method_says_which_are_allowed(rest_client):
     response = rest_client.delete("/rooms")
     assert response.status_code == 405
     assert set(response.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
+
+
+def test_with_the_built_in_engine_a_turn_is_played_in_the_requests_own_thread(rest_client):
+    room = new_room(rest_client)
+    moved = rest_client.post(f"/rooms/{room['room_id']}/move", json={"position": 4}).get_json()
+    said = rest_client.post(f"/rooms/{room['room_id']}/chat", json={"message": "Hi"}).get_json()
+    assert (len(moved["moves"]), said["chat"][-2]["text"]) == (2, "Hi")
+    assert rest_client.application.extensions["tictactoe.loop"]._loop is None  # no event loop was needed
+
+
+def test_a_coroutine_that_waits_cannot_be_run_at_once():
+    with pytest.raises(RuntimeError, match="waited on something"):
+        at_once(asyncio.sleep(0))

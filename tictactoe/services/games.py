@@ -78,6 +78,12 @@ class GameService:
         log.info("room created (%s)", difficulty or "mistral")
         return room
 
+    @property
+    def instant(self) -> bool:
+        """Whether a move or a chat line is answered without waiting on anything: with no Mistral key the engine
+        moves and talks at once, so `play` and `chat` never suspend, and need no event loop to run."""
+        return self.opponent.voice is None
+
     def room(self, room_id: str) -> Room:
         return self._resumed(self.rooms.get(room_id))
 
@@ -136,8 +142,10 @@ class GameService:
         if outcome is not None:
             _opponent_says(room, await self.opponent.react(board, "lose" if outcome.winner else "draw_by_human"))
             return Turn(room, position, None)
-        # Shielded: if the caller goes away mid-turn, the opponent still moves and the room is never stuck.
-        reply = await asyncio.shield(self._reply(room, board))
+        # Shielded: if the caller goes away mid-turn, the opponent still moves and the room is never stuck. An
+        # opponent that answers at once never lets the caller go away meanwhile.
+        replying = self._reply(room, board)
+        reply = await (replying if self.instant else asyncio.shield(replying))
         return Turn(room, position, reply)
 
     @staticmethod
