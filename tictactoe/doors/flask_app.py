@@ -28,17 +28,13 @@ BODY_LIMIT = 16 * 1024  # bytes in a request body
 
 class LoopThread:
     """One event loop in a daemon thread, where Flask's worker threads run the async service when it waits on
-    something (Mistral); when it answers at once (the built-in engine), in the worker's own thread, which saves
-    two switches between threads a request."""
+    something (Mistral)."""
 
-    def __init__(self, service: GameService) -> None:
-        self.service = service
+    def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        if self.service.instant:
-            return at_once(coro)
         return asyncio.run_coroutine_threadsafe(coro, self._started()).result()
 
     def _started(self) -> asyncio.AbstractEventLoop:
@@ -71,8 +67,10 @@ def create_app(service: GameService) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = BODY_LIMIT
     app.json.sort_keys = False
     app.json.ensure_ascii = False  # boards and emoji stay readable in curl
-    loop = app.extensions["tictactoe.loop"] = LoopThread(service)
-    api = Api(service, loop.run)
+    loop = app.extensions["tictactoe.loop"] = LoopThread()
+    # A service that answers at once (the built-in engine) runs in the worker's own thread: two switches between
+    # threads fewer a request.
+    api = Api(service, at_once if service.instant else loop.run)
     for route in routes():
         if route.handler is not None:
             view = functools.partial(route.handler, api)

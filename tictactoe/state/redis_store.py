@@ -177,8 +177,6 @@ class RedisRoomStore:
 
     def _follow(self, room: Room) -> None:
         """Someone here waits on `room`: hear its changes, from now until it is no longer at hand."""
-        if room.id in self._followed:
-            return
         with self._rooms_lock:
             if room.id in self._followed:
                 return
