@@ -96,6 +96,20 @@ async def test_a_process_hears_the_changes_of_the_rooms_someone_there_waits_on_a
     assert listeners() == 0
 
 
+async def test_a_room_someone_still_holds_is_the_one_found_and_woken_after_it_was_let_go(processes, monkeypatch):
+    monkeypatch.setattr("tictactoe.state.redis_store.RECENT", 2)
+    here, there = processes
+    room = here.create_room("easy")
+    held = there.room(room.id)  # as a live page holds it, between two waits
+    for _ in range(3):
+        there.room(here.create_room("easy").id)  # other rooms used meanwhile push it out of those at hand
+    assert there.room(room.id) is held  # one object per room: a change here reaches whoever waits on it
+    waiting = asyncio.create_task(held.changed_since(held.version, 3))
+    await asyncio.sleep(0.2)
+    await here.play(room.id, 4)
+    assert await waiting is True
+
+
 async def test_news_reaches_a_connection_another_process_holds(processes):
     here, there = processes
     heard = []

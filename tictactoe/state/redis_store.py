@@ -21,6 +21,7 @@ import math
 import secrets
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -88,6 +89,9 @@ class RedisRoomStore:
         self._add, self._fresh = client.register_script(ADD), client.register_script(FRESH)
         self._hold, self._save = client.register_script(HOLD), client.register_script(SAVE)
         self._rooms: OrderedDict[str, Room] = OrderedDict()  # those used here last, the latest last
+        # Every room's one object in this process, for as long as anything holds it (_rooms, a request, a live
+        # page between two waits): a room let go from _rooms but still held is found again, not made twice.
+        self._alive: weakref.WeakValueDictionary[str, Room] = weakref.WeakValueDictionary()
         self._rooms_lock = threading.Lock()  # the listening thread looks rooms up too
         self._committing, self._holding, self._awaiting = self._commit, self._held, self._follow  # one for every room
         self._followed: set[str] = set()  # the rooms whose changes this process hears, by id
@@ -121,14 +125,14 @@ class RedisRoomStore:
         return room
 
     def get(self, room_id: str) -> Room:
-        room = self._rooms.get(room_id)
+        room = self._alive.get(room_id)
         known = room.version if room is not None else -1
         return self._fresh_room(room_id, room, calling(self._fresh, keys=[self._key(room_id)], args=[known]))
 
     def get_many(self, room_ids: Iterable[str]) -> list[Room]:
         """The rooms of `room_ids` that are still there, in their order: one round trip for all of them."""
         with self._rooms_lock:
-            held = [(room_id, self._rooms.get(room_id)) for room_id in room_ids]
+            held = [(room_id, self._alive.get(room_id)) for room_id in room_ids]
         pipe = self.link.client.pipeline(transaction=False)
         for room_id, room in held:
             self._fresh(keys=[self._key(room_id)], args=[room.version if room is not None else -1], client=pipe)
@@ -157,12 +161,15 @@ class RedisRoomStore:
     def _kept(self, room: Room) -> Room:
         """`room`, now this store's to keep and this process's to hold at hand."""
         room.on_change, room.held, room.on_awaited = self._committing, self._holding, self._awaiting
+        with self._rooms_lock:
+            self._alive[room.id] = room
         self._at_hand(room)
         return room
 
     def _at_hand(self, room: Room | None, room_id: str = "") -> None:
         """Keep `room` at hand as the one used last; without one, let `room_id` go. Past RECENT, the least recently
-        used go first, but never one somebody here waits on: only a room at hand hears of changes made elsewhere."""
+        used go first, but never one somebody here waits on; one let go that something still holds is found again
+        (`_alive`), and heard of again once someone waits on it."""
         with self._rooms_lock:
             if room is None:
                 self._rooms.pop(room_id, None)
@@ -251,14 +258,14 @@ class RedisRoomStore:
         """`<id> <version>`, published by whichever process changed the room: brought up to date here if anyone
         waits on it, and so woken."""
         room_id, version = raw.decode().split(" ")
-        room = self._rooms.get(room_id)
+        room = self._alive.get(room_id)
         if room is not None and room.awaited() and room.version < int(version):
             self.get(room_id)
 
     def _rejoined(self) -> None:
         """Redis heard again: whatever anyone here waits on may have changed meanwhile."""
         with self._rooms_lock:
-            room_ids = list(self._rooms)
+            room_ids = list(self._alive)
         for room_id in room_ids:
             if not self._caught_up(room_id):
                 return
@@ -266,7 +273,7 @@ class RedisRoomStore:
     def _caught_up(self, room_id: str) -> bool:
         """The room brought up to date if anyone here waits on it, now that its changes are heard; False if Redis
         cannot be reached."""
-        room = self._rooms.get(room_id)
+        room = self._alive.get(room_id)
         if room is not None and room.awaited():
             try:
                 self.get(room_id)

@@ -29,7 +29,7 @@ SERVER = "server"  # where the opponent's moves and lines come from
 ROLLED_BACK = ("board", "_moves", "_chat", "human", "forfeited_by", "closed", "said", "scored", "thinking",
                "version", "board_version", "updated_at")  # fmt: skip
 # What no other process's copy of the room has:
-HERE_ONLY = ("lock", "_waiters", "on_change", "held", "on_awaited", "_before")
+HERE_ONLY = ("lock", "_waiters", "on_change", "held", "on_awaited", "_before", "__weakref__")
 
 
 class Move(NamedTuple):  # a tuple of plain values: nothing for the collector to walk, once it has seen it
