@@ -114,7 +114,7 @@ class People:
                 places[ticket.id] = time.time()  # a place first, kept if no room can be made for a pair
                 partner = self._partner(places, ticket.id)
                 if partner is None:
-                    self._queue.put("waiting", {"places": list(places.items())})
+                    self._keep_places(places)
                     return {"queue": "waiting", "position": list(places).index(ticket.id) + 1, "ticket": ticket.id}
                 self._pair(partner, ticket, places)
         return self._matched(ticket)
@@ -126,6 +126,10 @@ class People:
         cutoff = time.time() - QUEUE_PATIENCE
         kept = (self._queue.get("waiting") or {"places": []})["places"]
         return {ticket_id: asked for ticket_id, asked in kept if asked >= cutoff}
+
+    def _keep_places(self, places: dict[str, float]) -> None:
+        """Keep who waits, as `_places` reads it. Call with the queue's lease held."""
+        self._queue.put("waiting", {"places": list(places.items())})
 
     def _partner(self, places: dict[str, float], ticket_id: str) -> Ticket | None:
         """Who has waited longest besides `ticket_id`; a place whose ticket is forgotten is given up on the way."""
@@ -145,7 +149,7 @@ class People:
         with self.rooms.lease("queue"):
             places = self._places()
             left = places.pop(ticket_id, None) is not None
-            self._queue.put("waiting", {"places": list(places.items())})
+            self._keep_places(places)
         return {"queue": "left" if left else "not_waiting"}
 
     def claim(self, ticket_id: str, room_id: str) -> Seat | None:
@@ -230,7 +234,7 @@ class People:
             with room.change():
                 seats = [self._seat(room, t.name, t.player) for t in (first, second)]
         except Busy as busy:
-            self._queue.put("waiting", {"places": list(places.items())})
+            self._keep_places(places)
             raise type(busy)(
                 f"No room could be made for you and your partner just now ({busy.code}). Your place in the queue "
                 f"is kept: call enter_queue again with ticket {second.id}.",
@@ -242,7 +246,7 @@ class People:
             if ticket.holder is not None:
                 self.hold(room, seated.seat.token, ticket.holder)
             del places[ticket.id]
-        self._queue.put("waiting", {"places": list(places.items())})
+        self._keep_places(places)
         self._tell_found(room, seats[0].seat.mark)
 
     def _tell_found(self, room: Room, mark: str) -> None:
