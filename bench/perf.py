@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from bench.bench import NO_LIMITS
 from bench.perf_load import mcp_load, rest_load
-from bench.perf_report import Figures, perf_report, rate
+from bench.perf_report import Figures, perf_report
 from bench.profile import py_spy, recording, summary
-from bench.results import Results
+from bench.results import Results, best
 from bench.rooms_held import hold
 from bench.server_process import running_server
 from bench.watchers import fan_out
@@ -58,13 +58,6 @@ async def against_floor(args: argparse.Namespace, server: servers.Served, floor:
             await fan_out(floor.port, watchers, args.moves),
         )
     return figures
-
-
-def best(rounds: list[Results]) -> Results:
-    """The round that answered fastest (the one the machine disturbed least), with the errors of them all."""
-    fastest = max(rounds, key=rate)
-    fastest.errors = [error for measured in rounds for error in measured.errors]
-    return fastest
 
 
 def sampled(args: argparse.Namespace, pid: int, load: str) -> contextlib.AbstractContextManager:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from bench.perf_load import REST_MOVE
 from bench.report import percentiles
-from bench.results import Results
+from bench.results import Results, answered, rate
 from bench.rooms_held import Held
 
 MB = 1024  # KB
@@ -32,15 +32,6 @@ class Figures:
 
 def goal(met: bool, words: str) -> str:
     return f"{words}: {'met' if met else 'NOT MET'}"
-
-
-def answered(results: Results) -> int:
-    return sum(len(times) for times in results.latencies.values())
-
-
-def rate(results: Results) -> float:
-    """Answers a second over the measured window."""
-    return answered(results) / results.wall if results.wall else 0.0
 
 
 def cpu_ms(results: Results, cpu: float | None) -> float | None:

@@ -54,3 +54,19 @@ class Results:
     def clean(self) -> bool:
         """Every call answered, every game finished, every reply Mistral's."""
         return not self.errors and self.finished == len(self.games) and not self.engine_replies
+
+
+def answered(results: Results) -> int:
+    return sum(len(times) for times in results.latencies.values())
+
+
+def rate(results: Results) -> float:
+    """Answers a second over the measured window."""
+    return answered(results) / results.wall if results.wall else 0.0
+
+
+def best(rounds: list[Results]) -> Results:
+    """The round that answered fastest (the one the machine disturbed least), with the errors of them all."""
+    fastest = max(rounds, key=rate)
+    fastest.errors = [error for measured in rounds for error in measured.errors]
+    return fastest

@@ -2,11 +2,13 @@
 Redis x1 and Redis x2 workers; and how long a move takes to reach the other player when the two are on different
 processes (two replicas on one Redis).
 
-.venv/bin/python bench/scale.py [--players 192] [--seconds 15] [--latency 0.3] [--samples 30]
+.venv/bin/python bench/scale.py [--players 192] [--seconds 15] [--rounds 1] [--latency 0.3] [--samples 30]
 
 The players are perf_load.py's, on mcp_wire.py's hand-written SSE clients (with two workers, half their POSTs
 reach the worker that does not hold their stream and are relayed), and the fake Mistral runs in a process of its
 own: on two cores, what the load costs must stay small beside what the server spends, or the load sets the pace.
+With `--rounds`, the three setups are measured in turn that many times, and each shows its best round (as in
+bench/perf.py), with every round's ratios beside.
 Exits 1 if any call failed.
 """
 
@@ -32,7 +34,7 @@ from fastmcp.client.messages import MessageHandler
 from bench.bench import NO_LIMITS, redis_for
 from bench.perf_load import mcp_load
 from bench.report import percentiles
-from bench.results import Results
+from bench.results import Results, best, rate
 from bench.server_process import children, cpu_seconds, running_server, tree_cpu_seconds, wait_listening
 from tests.fake_mistral import FakeMistral
 
@@ -152,12 +154,24 @@ def notification_latency(samples: int) -> list[float]:
         return asyncio.run(news_latency(a.url, b.url, samples))
 
 
-def table(runs: dict[str, tuple[Results, float]], news: list[float]) -> str:
-    """Side by side: calls/s, p50/p95 per tool, CPU per 1,000 calls; then the ratios and the news latency."""
+def fastest(rounds: list[tuple[Results, float]]) -> tuple[Results, float]:
+    """A setup's best round, with the CPU Redis spent in it, and the errors of every round."""
+    chosen = best([results for results, _ in rounds])
+    return next(measured for measured in rounds if measured[0] is chosen)
+
+
+def ratios(runs: dict[str, tuple[Results, float]]) -> tuple[float, float]:
+    """Redis x1 against memory x1, and Redis x2 against Redis x1, in calls a second."""
+    memory, single, double = (rate(results) for results, _ in runs.values())
+    return single / memory, double / single
+
+
+def table(runs: dict[str, tuple[Results, float]], rounds: list[dict], news: list[float]) -> str:
+    """Side by side, each setup's best round (`runs`, of `rounds`): calls/s, p50/p95 per tool, CPU per 1,000 calls;
+    then the ratios (and every round's) and the news latency."""
     names = list(runs)
-    rate = {name: results.calls / results.wall for name, (results, _) in runs.items()}
     lines = [f"{'':<26}" + "".join(f"{name:>18}" for name in names), f"{'calls/s':<26}" + "".join(
-        f"{rate[name]:>18.1f}" for name in names)]  # fmt: skip
+        f"{rate(results):>18.1f}" for results, _ in runs.values())]  # fmt: skip
     for tool in TOOLS:
         cells = []
         for results, _ in runs.values():
@@ -170,10 +184,12 @@ def table(runs: dict[str, tuple[Results, float]], news: list[float]) -> str:
         per = 1000 / results.calls
         cpu.append(f"{results.server_cpu * per:.1f} + {redis * per:.1f}")
     lines.append(f"{'CPU s/1000 calls (app+redis)':<26}" + "".join(f"{cell:>18}" for cell in cpu))
+    single, double = ratios(runs)
+    each = "; ".join(f"{a:.2f} / {b:.2f}" for a, b in map(ratios, rounds))
     lines += [
         "",
-        f"redis x1 / memory x1: {rate[names[1]] / rate[names[0]]:.2f}; redis x2 / redis x1: "
-        f"{rate[names[2]] / rate[names[1]]:.2f}",
+        f"redis x1 / memory x1: {single:.2f}; redis x2 / redis x1: {double:.2f}"
+        + (f" (each round's, the same two: {each})" if len(rounds) > 1 else ""),
         f"a move to the other player's notification, across two replicas ({len(news)} moves): "
         f"p50 {statistics.median(news) * 1000:.1f} ms, p95 {percentiles(news)[1]:.1f} ms",
     ]
@@ -184,17 +200,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--players", type=int, default=192, help="players at once (default 192)")
     parser.add_argument("--seconds", type=float, default=15, help="seconds measured per setup (default 15)")
+    parser.add_argument("--rounds", type=int, default=1, help="times each setup is measured, in turn (default 1)")
     parser.add_argument("--latency", type=float, default=0.3, help="fake Mistral latency in seconds (default 0.3)")
     parser.add_argument("--samples", type=int, default=30, help="moves timed for the news latency (default 30)")
     args = parser.parse_args(argv)
-    runs = {f"{store} x{workers}": run_setup(store, workers, args) for store, workers in SETUPS}
+    rounds = [{f"{store} x{workers}": run_setup(store, workers, args) for store, workers in SETUPS}
+              for _ in range(args.rounds)]  # fmt: skip
+    runs = {name: fastest([measured[name] for measured in rounds]) for name in rounds[0]}
     news = notification_latency(args.samples)
     print(
-        f"{args.players} SSE players flat out for {args.seconds:g} s (after {WARMUP:g} s), fake Mistral "
-        f"{args.latency * 1000:.0f} ms; {os.cpu_count()} cores\n"
+        f"{args.players} SSE players flat out for {args.seconds:g} s (after {WARMUP:g} s; the best of "
+        f"{args.rounds}), fake Mistral {args.latency * 1000:.0f} ms; {os.cpu_count()} cores\n"
     )
-    print(table(runs, news))
-    errors = [error for results, _ in runs.values() for error in results.errors]
+    print(table(runs, rounds, news))
+    errors = [error for results, _ in runs.values() for error in results.errors]  # every round's
     for error in errors[:10]:
         print(f"  error: {error}")
     return 0 if not errors else 1
