@@ -63,6 +63,43 @@ def test_processes_racing_one_room_make_exactly_one_move_and_the_opponent_answer
         assert [move["mark"] for move in moves] == ["X", "O"] * (turn + 1)
 
 
+async def test_a_move_no_other_process_races_takes_no_lease_one_look_and_a_save_for_each_change(processes):
+    here, _ = processes
+    room = here.create_room("easy")
+    client = here.rooms.link.client
+    client.config_resetstat()
+    await here.play(room.id, 4)
+    stats = client.info("commandstats")
+    scripts = stats["cmdstat_evalsha"]["calls"] - stats["cmdstat_evalsha"]["failed_calls"]  # one Redis had not seen
+    assert (scripts, "cmdstat_set" in stats) == (3, False)  # the look, the move's save, the reply's; no lease (SET NX)
+
+
+async def test_a_change_decided_on_a_copy_another_process_moved_past_is_made_again_on_the_room_as_it_is(processes):
+    here, there = processes
+    here.people.rng = random.Random(1)  # draws X for the first seat
+    ann = here.people.open_room("Ann", "local")
+    stale = there.room(ann.room.id)  # as it was before Ben joined
+    ben = here.people.join(ann.room.id, "Ben")
+    # Refused on the copy (nobody has joined), played on the room as it is.
+    await there.play(ann.room.id, 4, token=ann.seat.token, seen=stale)
+    # Refused on here's copy (X's turn), played on the room.
+    await here.play(ann.room.id, 0, token=ben.seat.token, seen=ann.room)
+    # Refused on the room as it is for what is wrong there (not for what was wrong on the copy: O's turn).
+    with pytest.raises(GameError) as refused:
+        await there.play(ann.room.id, 0, token=ann.seat.token, seen=stale)
+    assert refused.value.code == "cell_occupied"
+    # Played on the copy (an empty board), refused on the room as it is.
+    room = here.create_room("easy")
+    stale = there.room(room.id)
+    await here.play(room.id, 4)
+    reply = here.room(room.id).to_dict()["moves"][1]["position"]
+    with pytest.raises(GameError) as refused:
+        await there.play(room.id, reply, seen=stale)
+    assert refused.value.code == "cell_occupied"
+    assert [move["position"] for move in there.room(room.id).to_dict()["moves"]] == [4, reply]
+    assert [move["position"] for move in there.room(ann.room.id).to_dict()["moves"]] == [4, 0]
+
+
 async def test_a_change_in_one_process_wakes_whoever_waits_in_another(processes):
     here, there = processes
     room = here.create_room("easy")

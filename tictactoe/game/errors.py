@@ -122,3 +122,9 @@ class StoreUnavailable(Busy):
         retry_after: int = 5,
     ):
         super().__init__(message, retry_after)
+
+
+class Overtaken(StoreUnavailable):
+    """A change was decided on a copy of the room that another process's change had moved past: nothing changed, and
+    the change is made again on the room as the store has it (Room.attempts). Reaches a client only if that fails
+    too."""

@@ -72,9 +72,10 @@ class GameService:
         if difficulty is None and self.opponent.voice is None:
             difficulty = self.default_difficulty
         room = self.rooms.add(difficulty, self.opponent.name)
-        with room.change():
-            room.human = NOBODY if player in (None, NOBODY) else player  # one for all who gave no name
-            room.say(OPPONENT, self.opponent.welcome(), SERVER)
+        for attempt in room.attempts():
+            with attempt:
+                room.human = NOBODY if player in (None, NOBODY) else player  # one for all who gave no name
+                room.say(OPPONENT, self.opponent.welcome(), SERVER)
         log.info("room created (%s)", difficulty or "mistral")
         return room
 
@@ -101,13 +102,14 @@ class GameService:
         with room.lock:
             if not _stopped_in(room):
                 return room  # as nearly always: read as it is, with no change begun
-            with room.change():
-                if not _stopped_in(room):  # no longer, now that the change holds the room as the store has it
-                    return room
-                reply = self.opponent.fallback(room.board, room.difficulty)
-                room.play(OPPONENT, reply.move, reply.by, SERVER)
-                room.say(OPPONENT, reply.line, SERVER)
-                log.info("finished a turn the server had stopped in")
+            for attempt in room.attempts():
+                with attempt:
+                    if not _stopped_in(room):  # no longer (a change made again sees the room as the store has it)
+                        return room
+                    reply = self.opponent.fallback(room.board, room.difficulty)
+                    room.play(OPPONENT, reply.move, reply.by, SERVER)
+                    room.say(OPPONENT, reply.line, SERVER)
+                    log.info("finished a turn the server had stopped in")
         return room
 
     async def play(
@@ -154,14 +156,15 @@ class GameService:
         carries the room, so that every door can show the board beside it."""
         with room.lock:
             try:
-                with room.change():
-                    if expected_version is not None and room.board_changed_since(expected_version):
-                        raise StaleVersion(
-                            f"The room is at version {room.version}, not {expected_version}: it changed since you "
-                            "looked. Check the board, then move again."
-                        )
-                    room.play(mark, position, "human", via)
-                    room.thinking = not room.two_people and not room.is_over()
+                for attempt in room.attempts():
+                    with attempt:
+                        if expected_version is not None and room.board_changed_since(expected_version):
+                            raise StaleVersion(
+                                f"The room is at version {room.version}, not {expected_version}: it changed since "
+                                "you looked. Check the board, then move again."
+                            )
+                        room.play(mark, position, "human", via)
+                        room.thinking = not room.two_people and not room.is_over()
             except GameError as error:
                 attach_state(error, room, mark)
                 raise
@@ -173,14 +176,16 @@ class GameService:
         changed."""
         reply = await self.opponent.move(board, room.difficulty)
         try:
-            with room.change():
-                room.play(OPPONENT, reply.move, reply.by, SERVER)
-                room.say(OPPONENT, reply.line, SERVER)
-                room.thinking = False
+            for attempt in room.attempts():
+                with attempt:
+                    room.play(OPPONENT, reply.move, reply.by, SERVER)
+                    room.say(OPPONENT, reply.line, SERVER)
+                    room.thinking = False
         except StoreUnavailable:
             log.warning("the opponent's move could not be saved; it is made when the room is next looked at")
-            with room.change():
-                room.thinking = False  # not waiting on a move any more, so _resumed makes it
+            for attempt in room.attempts():
+                with attempt:
+                    room.thinking = False  # not waiting on a move any more, so _resumed makes it
             return None
         return reply.move
 
@@ -201,9 +206,10 @@ class GameService:
         room = seen or self.room(room_id)
         mark = room.acting_seat(token).mark if room.two_people else HUMAN
         text = one_line(message, MESSAGE_LIMIT)
-        with room.change():
-            room.say(mark, text, via)
-            board = room.board
+        for attempt in room.attempts():
+            with attempt:
+                room.say(mark, text, via)
+                board = room.board
         if room.two_people:
             news = {"room_id": room.id, "from": room.seats[mark].name, "text": text}
             self.people.tell(room, other(mark), "message.received", news)
@@ -235,7 +241,9 @@ def _opponent_says(room: Room, line: str) -> None:
     """The opponent's line after the player's own change was kept: if the store cannot keep the line too, the
     player's answer stands without it, rather than an error saying nothing changed when their part did."""
     try:
-        room.say(OPPONENT, line, SERVER)
+        for attempt in room.attempts():
+            with attempt:
+                room.say(OPPONENT, line, SERVER)
     except StoreUnavailable:
         log.warning("an opponent's line could not be saved and is left out")
 

@@ -168,7 +168,10 @@ class People:
                 "with create_room."
             )
         seat = room.seat_of(token)
-        if room.leave(seat.mark):
+        for attempt in room.attempts():
+            with attempt:
+                left = room.leave(seat.mark)
+        if left:
             self.tell(
                 room, other(seat.mark), "partner.disconnected", {"room_id": room.id, "forfeit": room.forfeited_by}
             )
@@ -223,7 +226,11 @@ class People:
             await room.changed_since(version, timeout - waited)
 
     def _seat(self, room: Room, name: object, player: str) -> Seated:
-        return Seated(room, room.take_seat(valid_name(name), self.rng, player))
+        name = valid_name(name)
+        for attempt in room.attempts():
+            with attempt:
+                seat = room.take_seat(name, self.rng, player)
+        return Seated(room, seat)
 
     def _pair(self, first: Ticket, second: Ticket, places: dict[str, float]) -> None:
         """A room for the two, seats by lot; out of the queue only once it is made, so if it cannot be now (the
@@ -231,8 +238,9 @@ class People:
         the queue's lease held."""
         try:
             room = self.rooms.add(None, "", two_people=True)
-            with room.change():
-                seats = [self._seat(room, t.name, t.player) for t in (first, second)]
+            for attempt in room.attempts():
+                with attempt:
+                    seats = [self._seat(room, t.name, t.player) for t in (first, second)]
         except Busy as busy:
             self._keep_places(places)
             raise type(busy)(

@@ -117,7 +117,8 @@ class Link:
 
 @dataclass
 class Lease:
-    """A lease held: its token, what taking it read, and whether it is released already."""
+    """A lease held: its token, what taking it read, and whether it is released already. A room's change that holds
+    none has one too, never taken (`taken` None): its token, which no lease has, is what its save checks against."""
 
     token: str
     taken: object = None

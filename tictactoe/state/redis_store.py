@@ -4,9 +4,12 @@ Each room is a hash, `room:<id>`: its version `v`, its snapshot `s` (Room.snapsh
 the opponent may be thinking in it (0: it is not). Redis expires it `ttl` seconds after its last change, as it does
 `watch:<watch_id>` (the room's id), and the sorted set `rooms` (ids by expiry) counts the rooms against the cap.
 
-A change holds the room's lease (`lease:<id>`, taken with the room's newest version in one script) so that it is
-decided on the room as it stands; it is then saved by a script that checks the version it began from, counts a
-game just finished in the scores, releases the lease and publishes `<id> <version>` on `changes:<id>`, all at once.
+A change is decided on the room at hand (which the call has just looked at, as a rule) and saved by a script that
+checks, all at once, that the room is still at the version the change began from and that no other process holds
+its lease (`lease:<id>`), counts a game just finished in the scores, releases the lease if the change held it, and
+publishes `<id> <version>` on `changes:<id>`. A change another process's change got to first is Overtaken, and made
+again (Room.attempts) holding the lease, taken with the room's newest version in one script, so that it is decided
+on the room as it stands: two round trips a change, as a rule, and three when two processes race for a room.
 Each process keeps the rooms it uses as objects; one whose version moved on elsewhere is brought up to date when
 it is next asked for, or at once if someone here waits on it: a process hears the changes of those rooms alone,
 so that a change nobody else waits on wakes no other process (nor its own listening thread).
@@ -26,8 +29,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-from tictactoe.game.errors import GameError, RoomNotFound, StoreUnavailable, TooManyRooms
-from tictactoe.state.redis_link import LEASE_MS, Link, Listening, RedisNotes, RedisReach, calling
+from tictactoe.game.errors import GameError, Overtaken, RoomNotFound, StoreUnavailable, TooManyRooms
+from tictactoe.state.redis_link import LEASE_MS, Lease, Link, Listening, RedisNotes, RedisReach, calling
 from tictactoe.state.redis_scores import COUNT, RedisScores
 from tictactoe.state.room import Room
 from tictactoe.state.scores import results
@@ -58,7 +61,8 @@ HOLD = "if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then ret
 SAVE = (
     COUNT
     + """
-if redis.call('HGET', KEYS[1], 'v') ~= ARGV[2] then return 0 end
+local holder = redis.call('GET', KEYS[4])
+if (holder and holder ~= ARGV[10]) or redis.call('HGET', KEYS[1], 'v') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 's', ARGV[4], 't', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 redis.call('PEXPIRE', KEYS[2], ARGV[7])
@@ -96,6 +100,7 @@ class RedisRoomStore:
         self._committing, self._holding, self._awaiting = self._commit, self._held, self._follow  # one for every room
         self._followed: set[str] = set()  # the rooms whose changes this process hears, by id
         self._leases: dict = {}  # the lease each room changing here holds, by id
+        self._contended: set[str] = set()  # the rooms whose next change here holds the lease, by id
         self._listening = Listening(self.link, {self.reach.channel: self.reach.heard}, self._rejoined)
         self._listening.start()
 
@@ -222,6 +227,32 @@ class RedisRoomStore:
 
     @contextmanager
     def _held(self, room: Room) -> Iterator[None]:
+        """Around a change, which is decided on the room at hand with no round trip before it. Its save checks that
+        the room is still at the version the change began from and that no other process holds its lease, and a
+        refusal is given only if Redis has the room at that version too. Otherwise the change is Overtaken, and the
+        next one on the room (Room.attempts makes it at once) holds the lease while it is decided, on the room as
+        Redis has it."""
+        if room.id in self._contended:
+            self._contended.discard(room.id)
+            with self._leased(room):
+                yield
+            return
+        self._leases[room.id] = Lease(secrets.token_hex(8), began=room.version)  # a token no lease has
+        try:
+            yield
+        except Overtaken:
+            self._contended.add(room.id)
+            raise
+        except GameError as refused:
+            if isinstance(refused, StoreUnavailable) or self._current(room):
+                raise
+            self._contended.add(room.id)
+            raise Overtaken() from refused
+        finally:
+            del self._leases[room.id]
+
+    @contextmanager
+    def _leased(self, room: Room) -> Iterator[None]:
         """Around a change: the room's lease held, and the room brought up to date under it."""
         keys = [self._key(room.id), self._lease_key(room)]
         take = lambda token: calling(self._hold, keys=keys, args=[room.version, token, LEASE_MS])  # noqa: E731
@@ -234,9 +265,14 @@ class RedisRoomStore:
             finally:
                 del self._leases[room.id]
 
+    def _current(self, room: Room) -> bool:
+        """Whether Redis has the room at the version this copy has."""
+        return len(calling(self._fresh, keys=[self._key(room.id)], args=[room.version])) == 2
+
     def _commit(self, room: Room) -> None:
         """Save the change under way, and score a game it finished, if the room is still at the version the change
-        began from (else StoreUnavailable: the room is as Redis has it at the next look)."""
+        began from and no other process holds its lease; else the change is Overtaken (StoreUnavailable if it held
+        the lease, which lapsed: the room is as Redis has it at the next look)."""
         lease = self._leases[room.id]
         rows = [item for row in results(room) for item in row] if room.unscored() else []
         room.scored = room.scored or bool(rows)
@@ -251,7 +287,7 @@ class RedisRoomStore:
                 int(time.time() * 1000), int(self.ttl * 1000), room.id, self._changes(room.id), lease.token,
                 int(bool(rows)), *rows]  # fmt: skip
         if not calling(self._save, keys=keys, args=args):
-            raise StoreUnavailable()
+            raise StoreUnavailable() if lease.taken is not None else Overtaken()
         lease.released = True
 
     def _changed_elsewhere(self, raw: bytes) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import NamedTuple
 
-from tictactoe.game.errors import GameOver, NotYourTurn
+from tictactoe.game.errors import GameOver, NotYourTurn, Overtaken
 from tictactoe.game.rules import HUMAN, START, other
 from tictactoe.state.seats import CLOSED, NOBODY, Player, Seat, Seating, token_key
 from tictactoe.state.showing import Showing
@@ -113,6 +113,27 @@ class Room(Seating, Showing):
                     self._before = None
             if self.version != version:
                 self._wake()
+
+    def attempts(self) -> Iterator[AbstractContextManager]:
+        """One change, tried at most twice: `for attempt in room.attempts(): with attempt: ...` makes the body one
+        change, and makes it once more, on the room as the store has it, if the store finds that another process's
+        change got there first (Overtaken). A store that shares rooms with other processes decides a change on the
+        copy at hand, and only its save checks that no other change came between."""
+        overtaken = []
+
+        @contextmanager
+        def attempt(last: bool) -> Iterator[None]:
+            try:
+                with self.change():
+                    yield
+            except Overtaken:
+                if last:
+                    raise
+                overtaken.append(True)
+
+        yield attempt(False)
+        if overtaken:
+            yield attempt(True)
 
     def _state(self) -> tuple[dict, dict[str, bool]]:
         """What a change can alter, copied: to put back if it fails."""
