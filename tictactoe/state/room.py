@@ -50,9 +50,10 @@ class ChatLine(NamedTuple):
 class Room(Seating, Showing):
     """A game of a human (X, moves first) against the opponent (O), or of two people, each holding a seat.
 
-    Mutate only inside a `change()`, which holds `lock`; the opponent's thinking happens outside it, flagged by
-    `thinking`. A server holds tens of thousands of rooms, so a room is compact: slots, shared boards and players,
-    tuples for its moves and chat, and nothing per room a full garbage collection must walk but the room itself.
+    Mutate only inside a `change()`, which holds `lock` (the services make each of theirs through `attempts()`); the
+    opponent's thinking happens outside it, flagged by `thinking`. A server holds tens of thousands of rooms, so a
+    room is compact: slots, shared boards and players, tuples for its moves and chat, and nothing per room a full
+    garbage collection must walk but the room itself.
     """
 
     __slots__ = ("id", "two_people", "seats", "forfeited_by", "closed", "watch_id", "difficulty", "opponent_name",
