@@ -120,6 +120,9 @@ class Room(Seating, Showing):
         change, and makes it once more, on the room as the store has it, if the store finds that another process's
         change got there first (Overtaken). A store that shares rooms with other processes decides a change on the
         copy at hand, and only its save checks that no other change came between."""
+        if self.held is nullcontext:  # no other process shares the room: nothing can overtake a change
+            yield self.change()
+            return
         overtaken = []
 
         @contextmanager
