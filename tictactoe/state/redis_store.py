@@ -9,7 +9,8 @@ checks, all at once, that the room is still at the version the change began from
 its lease (`lease:<id>`), counts a game just finished in the scores, releases the lease if the change held it, and
 publishes `<id> <version>` on `changes:<id>`. A change another process's change got to first is Overtaken, and made
 again (Room.attempts) holding the lease, taken with the room's newest version in one script, so that it is decided
-on the room as it stands: two round trips a change, as a rule, and three when two processes race for a room.
+on the room as it stands. As a rule a change costs the call's look and its own save; one another process got to
+first costs a hold and a second save more (and a refusal, one more look to confirm it).
 Each process keeps the rooms it uses as objects; one whose version moved on elsewhere is brought up to date when
 it is next asked for, or at once if someone here waits on it: a process hears the changes of those rooms alone,
 so that a change nobody else waits on wakes no other process (nor its own listening thread).
