@@ -88,6 +88,42 @@ def test_a_room_made_on_one_replica_is_played_and_watched_on_the_other(redis_url
         assert http("GET", f"{here.url}/rooms/{room['room_id']}")[1]["moves"] == moved["moves"]
 
 
+def all_at_once(posts: list[tuple[str, dict]]) -> list[tuple[int, dict]]:
+    """Each POST (url, body) from a thread of its own, all released at the same instant: their answers."""
+    start, answers = threading.Barrier(len(posts)), [(0, {})] * len(posts)
+
+    def send(number: int, url: str, body: dict) -> None:
+        start.wait()
+        answers[number] = http("POST", url, body)
+
+    threads = [threading.Thread(target=send, args=(number, *post)) for number, post in enumerate(posts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return answers
+
+
+def test_moves_racing_on_two_replicas_land_once_a_turn_and_the_rest_are_told_why(redis_url):
+    """Eight clients at once, four on each replica, each moving somewhere else on the board they all saw: exactly
+    one move lands, the others are refused as the room stands (neither a 503 nor a second move)."""
+    with replicas(2, REDIS_URL=redis_url) as servers:
+        for _ in range(3):
+            room_id = http("POST", f"{servers[0].url}/rooms", {"difficulty": "hard"})[1]["room_id"]
+            for _ in range(2):  # no game ends before X's third move
+                seen = http("GET", f"{servers[1].url}/rooms/{room_id}")[1]
+                answers = all_at_once([
+                    (f"{servers[n % 2].url}/rooms/{room_id}/move",
+                     {"position": seen["legal_moves"][n % 4], "expected_version": seen["version"]})
+                    for n in range(8)
+                ])  # fmt: skip
+                assert sorted(status for status, _ in answers) == [200] + [409] * 7, answers
+                refusals = {body["error"]["code"] for status, body in answers if status == 409}
+                assert refusals <= {"stale_version", "not_your_turn"}, answers
+            moves = http("GET", f"{servers[0].url}/rooms/{room_id}")[1]["moves"]
+            assert [move["mark"] for move in moves] == ["X", "O"] * 2
+
+
 async def test_two_people_on_two_replicas_are_paired_told_and_take_turns(redis_url):
     with replicas(2, REDIS_URL=redis_url) as (here, there):
         ann_inbox, ben_inbox = Inbox(), Inbox()
