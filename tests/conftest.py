@@ -1,5 +1,7 @@
 import itertools
 import random
+import threading
+from collections.abc import Callable
 
 import pytest
 from fastmcp import Client
@@ -19,6 +21,22 @@ from tictactoe.state.store import RoomStore
 TEST_KEY = "test-key-do-not-log"
 PREFIXES = (f"test{n}:" for n in itertools.count())  # each store its own keys in the one Redis
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; .ci/run installs it
+
+
+def all_at_once(calls: list[Callable[[], object]]) -> list:
+    """Each call in a thread of its own, all released at the same instant: what each returned."""
+    start, returned = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(number: int) -> None:
+        start.wait()
+        returned[number] = calls[number]()
+
+    threads = [threading.Thread(target=run, args=(number,)) for number in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return returned
 
 
 @pytest.fixture(scope="session")

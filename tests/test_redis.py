@@ -5,13 +5,13 @@ expires rooms; a Redis that is down answers at once and is used again when it is
 a Redis killed and restarted has every acknowledged change."""
 
 import asyncio
+import functools
 import random
-import threading
 import time
 
 import pytest
 
-from tests.conftest import PREFIXES, redis_store
+from tests.conftest import PREFIXES, all_at_once, redis_store
 from tests.redis_server import RedisServer
 from tictactoe.doors.flask_app import create_app
 from tictactoe.game.errors import GameError, RoomNotFound, TooManyRooms
@@ -34,22 +34,15 @@ def processes(redis_server):
 
 
 def race(attempts) -> list:
-    """Run each attempt (a coroutine function) in a thread of its own, all released at once; what each gave."""
-    start, outcomes = threading.Barrier(len(attempts)), [None] * len(attempts)
+    """Each attempt (a coroutine function) run at the same instant as the others: what each gave, or its error code."""
 
-    def run(number: int) -> None:
-        start.wait()
+    def outcome(attempt) -> object:
         try:
-            outcomes[number] = asyncio.run(attempts[number]())
+            return asyncio.run(attempt())
         except GameError as error:
-            outcomes[number] = error.code
+            return error.code
 
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(attempts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
+    return all_at_once([functools.partial(outcome, attempt) for attempt in attempts])
 
 
 def test_processes_racing_one_room_make_exactly_one_move_and_the_opponent_answers_once(processes):

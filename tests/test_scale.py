@@ -5,6 +5,7 @@ no room stuck; with Redis down every request answers a JSON 503 at once, and the
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ import pytest
 
 from bench.bench import NO_LIMITS, run_load
 from bench.server_process import children, wait_listening
+from tests.conftest import all_at_once
 from tests.fake_mistral import FakeMistral
 from tests.redis_server import RedisServer
 from tests.servers import Served, http
@@ -88,22 +90,6 @@ def test_a_room_made_on_one_replica_is_played_and_watched_on_the_other(redis_url
         assert http("GET", f"{here.url}/rooms/{room['room_id']}")[1]["moves"] == moved["moves"]
 
 
-def all_at_once(posts: list[tuple[str, dict]]) -> list[tuple[int, dict]]:
-    """Each POST (url, body) from a thread of its own, all released at the same instant: their answers."""
-    start, answers = threading.Barrier(len(posts)), [(0, {})] * len(posts)
-
-    def send(number: int, url: str, body: dict) -> None:
-        start.wait()
-        answers[number] = http("POST", url, body)
-
-    threads = [threading.Thread(target=send, args=(number, *post)) for number, post in enumerate(posts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return answers
-
-
 def test_moves_racing_on_two_replicas_land_once_a_turn_and_the_rest_are_told_why(redis_url):
     """Eight clients at once, four on each replica, each moving somewhere else on the board they all saw: exactly
     one move lands, the others are refused as the room stands (neither a 503 nor a second move)."""
@@ -113,8 +99,8 @@ def test_moves_racing_on_two_replicas_land_once_a_turn_and_the_rest_are_told_why
             for _ in range(2):  # no game ends before X's third move
                 seen = http("GET", f"{servers[1].url}/rooms/{room_id}")[1]
                 answers = all_at_once([
-                    (f"{servers[n % 2].url}/rooms/{room_id}/move",
-                     {"position": seen["legal_moves"][n % 4], "expected_version": seen["version"]})
+                    functools.partial(http, "POST", f"{servers[n % 2].url}/rooms/{room_id}/move",
+                                      {"position": seen["legal_moves"][n % 4], "expected_version": seen["version"]})
                     for n in range(8)
                 ])  # fmt: skip
                 assert sorted(status for status, _ in answers) == [200] + [409] * 7, answers
