@@ -30,8 +30,9 @@ from tictactoe.serving.gate import Gate, Policy
 from tictactoe.serving.jsonrpc import JsonErrors, JsonRpcEdge
 from tictactoe.serving.relay import SseRelay
 from tictactoe.serving.sessions import HttpSessions, SseSessions
+from tictactoe.serving.wsgi import WsgiInLoop
 
-REST_THREADS = 128  # Flask requests served at once: a REST move holds one while the opponent thinks
+REST_THREADS = 128  # Flask requests served at once when they wait (on the model, or Redis): a move holds one
 GRACE_SECONDS = 2  # on stopping, open requests (streams above all) get this long to finish
 STARTUP_FAILURE = 3  # the exit status of a server that could not start, as uvicorn's
 
@@ -47,6 +48,8 @@ def build_asgi(mcp: FastMCP, flask_app: Flask, service: GameService, settings: S
     sse_sessions = SseSessions(JsonErrors(sse), *shares)
     relay = SseRelay(sse_sessions, settings.redis_url, service.rooms.link.prefix) if shared else None
     viewers = Viewers(service, settings.max_viewers_per_client, settings.max_viewers)
+    waits = not service.instant or shared  # on the model, or on Redis: else the loop serves Flask itself (wsgi.py)
+    flask = WSGIMiddleware(flask_app, workers=REST_THREADS) if waits else WsgiInLoop(flask_app)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -60,7 +63,7 @@ def build_asgi(mcp: FastMCP, flask_app: Flask, service: GameService, settings: S
             Route("/messages/{rest:path}", JsonRpcEdge(relay or sse_sessions)),
             Route("/mcp", JsonRpcEdge(HttpSessions(JsonErrors(streamable), *shares))),
             *viewers.routes(),
-            Mount("/", WSGIMiddleware(flask_app, workers=REST_THREADS)),
+            Mount("/", flask),
         ],
         lifespan=lifespan,
     )
