@@ -62,8 +62,8 @@ def test_easy_plays_only_legal_moves_and_varies():
 
 
 def test_winning_cells_finds_every_completing_cell():
-    assert winning_cells(board_of("X.X.X...."), X) == [1, 6, 8]
-    assert winning_cells(board_of("X.X.X...."), O) == []
+    assert winning_cells(board_of("X.X.X...."), X) == (1, 6, 8)
+    assert winning_cells(board_of("X.X.X...."), O) == ()
 
 
 @pytest.mark.parametrize(

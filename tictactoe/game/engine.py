@@ -27,11 +27,18 @@ def best_moves(board: Board) -> list[int]:
     return [move for move, score in scored.items() if score == top]
 
 
-def winning_cells(board: Board, mark: str) -> list[int]:
-    """Free cells that would complete a line for `mark`."""
-    cells = board.cells
-    return sorted(
-        {i for line in WIN_LINES for i in line if cells[i] == EMPTY and sum(cells[j] == mark for j in line) == 2}
+def winning_cells(board: Board, mark: str) -> tuple[int, ...]:
+    """Free cells that would complete a line for `mark`, in order."""
+    return _winning_cells(board.cells, mark)
+
+
+@cache
+def _winning_cells(cells: tuple[str, ...], mark: str) -> tuple[int, ...]:
+    """winning_cells, worked out once for each position and mark (a few thousand in all)."""
+    return tuple(
+        sorted(
+            {i for line in WIN_LINES for i in line if cells[i] == EMPTY and sum(cells[j] == mark for j in line) == 2}
+        )
     )
 
 
