@@ -1,7 +1,8 @@
 """The floor: what the libraries alone cost, served the way the game is, for bench/perf.py to measure the game
 against. No game, no gate, no limits: the same six MCP tools (names and arguments) on bare fastmcp answering
 static small results, over SSE (/sse, /messages/) and streamable HTTP (/mcp); a trivial Flask app (POST /rooms,
-POST /rooms/<id>/move) under a2wsgi; and a bare Starlette fan-out of server-sent events (/watch/<id>/events)
+POST /rooms/<id>/move) served in the event loop's thread, as the game serves its own when no request waits
+(tictactoe/serving/wsgi.py); and a bare Starlette fan-out of server-sent events (/watch/<id>/events)
 woken by those moves. One Starlette app on one port, under uvicorn (h11), as tictactoe/serving/asgi.py builds it.
 
 .venv/bin/python bench/floor.py   # on HOST:PORT (127.0.0.1:7860 by default)
@@ -14,11 +15,12 @@ import contextlib
 import json
 import os
 import secrets
+import sys
 import threading
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import uvicorn
-from a2wsgi import WSGIMiddleware
 from fastmcp import FastMCP
 from fastmcp.tools import ToolResult
 from flask import Flask, jsonify, request
@@ -27,7 +29,10 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Mount, Route
 
-REST_THREADS = 128  # as tictactoe/serving/asgi.py gives a2wsgi
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository's packages
+
+from tictactoe.serving.wsgi import WsgiInLoop
+
 HEARTBEAT_SECONDS = 15  # as the game's live pages
 ROOM = {"room_id": "floor", "status": "your_turn", "legal_moves": list(range(9)), "version": 1}
 
@@ -78,7 +83,7 @@ class Rooms:
         self.lock = threading.Lock()
 
     def move(self, room_id: str) -> int:
-        """A new version of `room_id`, every watcher woken (from a Flask thread, as the game wakes them)."""
+        """A new version of `room_id`, every watcher woken (from any thread, as the game wakes them)."""
         with self.lock:
             version = self.versions[room_id] = self.versions.get(room_id, 0) + 1
             for loop, event in self.waiters.get(room_id, ()):
@@ -150,7 +155,7 @@ def floor_app() -> Starlette:
             Route("/messages/{rest:path}", sse),
             Route("/mcp", streamable),
             Route("/watch/{room_id}/events", watch, methods=["GET"]),
-            Mount("/", WSGIMiddleware(floor_flask(rooms), workers=REST_THREADS)),
+            Mount("/", WsgiInLoop(floor_flask(rooms))),
         ],
         lifespan=lifespan,
     )

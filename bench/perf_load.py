@@ -21,7 +21,7 @@ CHAT = "Is that all you've got?"
 REST_MOVE = "POST /rooms/<id>/move"
 WIRE_ERRORS = (McpError, ConnectionError, EOFError, asyncio.IncompleteReadError)
 MOVES_PER_ROOM = 5  # at most: X has five moves in a game (the floor's rooms never end, so it plays five too)
-ROOMS_PER_SECOND = 250  # rooms made before the REST window, per second of it: more than its moves can use up
+ROOMS_PER_SECOND = 1000  # rooms made before the REST window, per second of it: more than its moves can use up
 
 
 class Window:
