@@ -2,16 +2,18 @@
 
 import random
 import re
+import threading
 import time
 
 import pytest
+from limits import RateLimitItemPerMinute
 
 from tests.conftest import redis_store
 from tictactoe.game.errors import InvalidRequest, RateLimited, RoomNotFound, StaleVersion, TooManyRooms
 from tictactoe.game.rules import HUMAN
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService
-from tictactoe.services.limits import RateLimiter
+from tictactoe.services.limits import LocalWindows, RateLimiter
 from tictactoe.serving.compose import rate_storage
 from tictactoe.state.room import Room
 from tictactoe.state.store import RoomStore
@@ -58,6 +60,23 @@ def test_a_zero_or_absent_limit_is_no_limit():
     for _ in range(1000):
         limiter.hit("a", "create")
         limiter.hit("a", "chat")
+
+
+def test_calls_from_many_clients_start_no_thread_and_leave_nothing_running():
+    limiter = RateLimiter({"move": 120})
+    before = threading.active_count()
+    for number in range(10_000):
+        limiter.hit(f"10.0.{number // 256}.{number % 256}", "move")
+    assert threading.active_count() == before  # expired calls are dropped when their window is next looked at
+
+
+def test_past_the_windows_kept_the_least_recently_used_client_starts_afresh():
+    windows, once = LocalWindows(kept=2), RateLimitItemPerMinute(1)
+    assert [windows.hit(once, "move", client) for client in ("a", "b")] == [None, None]
+    assert windows.hit(once, "move", "a") is not None  # refused: a is now the most recently used
+    assert windows.hit(once, "move", "c") is None  # b, the least recently used, is forgotten
+    assert windows.hit(once, "move", "a") is not None
+    assert windows.hit(once, "move", "b") is None  # afresh; c is forgotten in turn
 
 
 def test_every_process_counts_against_the_same_limit_in_redis(redis_server):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.storage import RedisStorage
 
 from tictactoe.players.mistral import MistralVoice
 from tictactoe.players.opponent import Opponent
@@ -46,9 +46,10 @@ def build_store(settings: Settings) -> RoomStore | RedisRoomStore:
         raise ConfigError(str(error)) from None
 
 
-def rate_storage(store: RoomStore | RedisRoomStore) -> Storage:
-    """Where the rate limits count: beside the rooms in Redis, shared by every process; else this process's memory."""
+def rate_storage(store: RoomStore | RedisRoomStore) -> RedisStorage | None:
+    """Where the rate limits count: beside the rooms in Redis, shared by every process; else (None) this process's
+    memory."""
     if isinstance(store, RedisRoomStore):
         link = store.link
         return RedisStorage("redis://", link.pool, key_prefix=f"{link.prefix}limits", wrap_exceptions=True)
-    return MemoryStorage(wrap_exceptions=True)
+    return None
