@@ -1,12 +1,15 @@
 import logging
+import math
 import random
 
 import pytest
 from fastmcp import Client
+from fastmcp.tools import ToolResult
 from mcp import MCPError
 
 from tests.test_rules import board_of
 from tictactoe.doors.markdown import escaped, room_markdown
+from tictactoe.doors.mcp import common
 from tictactoe.doors.mcp.tools import build_mcp
 from tictactoe.game.lines import LINES
 from tictactoe.players.opponent import Opponent
@@ -245,3 +248,39 @@ async def test_a_room_that_is_not_there_is_an_unknown_resource(service, mode, ca
     )
     assert unknown_uri.value.error.code == error.code
     assert [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING] == []
+
+
+def made_of_json(value: object) -> bool:
+    """Whether `value` is built of JSON's own types alone: objects with string keys, arrays, strings, finite
+    numbers, booleans, null."""
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and made_of_json(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(made_of_json(item) for item in value)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, str | int)
+
+
+async def test_every_answer_is_built_of_jsons_own_types(mcp, monkeypatch):
+    """Results are taken as they are (common.result), without fastmcp's round trip through JSON: so each must be
+    JSON already, refusals and every tool's answer alike."""
+    built = []
+
+    class Recorded(ToolResult):
+        @classmethod
+        def model_construct(cls, **fields) -> ToolResult:
+            built.append(fields["structured_content"])
+            return ToolResult.model_construct(**fields)
+
+    monkeypatch.setattr(common, "ToolResult", Recorded)
+    room = (await call(mcp, "create_room")).structured_content
+    await call(mcp, "make_move", position=4)
+    await call(mcp, "make_move", position=4)  # refused: the cell is taken, and the board comes with the refusal
+    for tool in ("send_chat", "get_room_state", "get_game_history"):
+        await call(mcp, tool, **({"message": "Hi"} if tool == "send_chat" else {}))
+    for tool in ("list_rooms", "get_help", "get_stats", "enter_queue", "leave_queue"):
+        await call(mcp, tool)
+    await call(mcp, "create_room", opponent="human")
+    assert len(built) == 12 and room == built[0]
+    assert all(made_of_json(data) for data in built)

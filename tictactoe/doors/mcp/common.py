@@ -13,7 +13,7 @@ from fastmcp import Context, FastMCP
 from fastmcp.exceptions import FastMCPError, NotFoundError
 from fastmcp.server.dependencies import get_context
 from fastmcp.tools import FunctionTool, ToolResult
-from mcp.types import ToolAnnotations
+from mcp.types import TextContent, ToolAnnotations
 from pydantic import Field
 
 from tictactoe.doors.arguments import Token
@@ -95,7 +95,7 @@ def answer(ctx: Context, state: dict) -> ToolResult:
     base = getattr(request, "base_url", None)
     if base is not None:
         state = with_base(state, str(base))
-    return ToolResult(content=room_markdown(state), structured_content=state)
+    return result(room_markdown(state), state)
 
 
 def refusal(error: GameError) -> ToolResult:
@@ -107,7 +107,17 @@ def refusal(error: GameError) -> ToolResult:
     if error.room is not None:
         text += "\n\n" + board_markdown(error.room["board"], error.room["winning_line"])
         data["room"] = error.room
-    return ToolResult(content=text, structured_content=data, is_error=True)
+    return result(text, data, is_error=True)
+
+
+def result(text: str, data: dict, is_error: bool = False) -> ToolResult:
+    """A tool result: the Markdown a chat shows, and the structured content, taken as they are. fastmcp's
+    ToolResult() would dump the content to JSON and read it back, to be sure it is JSON: a room's answer is made of
+    JSON's own types already (tests/test_mcp.py holds every tool's answer to that), and the check cost a fiftieth
+    of a call."""
+    return ToolResult.model_construct(
+        content=[TextContent(type="text", text=text)], structured_content=data, is_error=is_error
+    )
 
 
 def refusing_game_errors(tool: Callable[..., Awaitable[ToolResult]]) -> Callable[..., Awaitable[ToolResult]]:

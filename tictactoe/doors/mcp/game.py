@@ -10,7 +10,17 @@ from pydantic import Field
 
 from tictactoe.doors.arguments import Difficulty, Message, Name, OpponentKind, Position, Version
 from tictactoe.doors.mcp.apps import ON_BOARD
-from tictactoe.doors.mcp.common import PLAY, READ, PlayerToken, RoomId, answer, client_of, refusing_game_errors, tool
+from tictactoe.doors.mcp.common import (
+    PLAY,
+    READ,
+    PlayerToken,
+    RoomId,
+    answer,
+    client_of,
+    refusing_game_errors,
+    result,
+    tool,
+)
 from tictactoe.doors.mcp.connections import Connections, connection_key
 from tictactoe.doors.schemas import schema_of
 from tictactoe.game.engine import DIFFICULTIES
@@ -132,7 +142,7 @@ def _add_look_tools(mcp: FastMCP, connections: Connections) -> None:
         ]
         text = "\n".join(lines) if lines else "No rooms yet on this connection: call create_room to start one."
         listed: RoomList = {"rooms": summaries, "current_room": current}
-        return ToolResult(content=text, structured_content=listed)
+        return result(text, listed)
 
 
 def _summary(room: Room, token: str | None, current: str | None) -> RoomSummary:

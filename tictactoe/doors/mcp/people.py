@@ -21,6 +21,7 @@ from tictactoe.doors.mcp.common import (
     answer,
     client_of,
     refusing_game_errors,
+    result,
     tool,
 )
 from tictactoe.doors.mcp.connections import Connections
@@ -68,7 +69,7 @@ def _add_queue_tools(mcp: FastMCP, connections: Connections) -> None:
         )
         connections.keep_ticket(ctx, outcome["ticket"])
         if outcome["queue"] == "waiting":
-            return ToolResult(content=queue_markdown(outcome, QUEUE_PATIENCE), structured_content=outcome)
+            return result(queue_markdown(outcome, QUEUE_PATIENCE), outcome)
         connections.remember_seat(ctx, outcome["room_id"], outcome["player_token"])
         return answer(ctx, outcome)
 
@@ -78,7 +79,7 @@ def _add_queue_tools(mcp: FastMCP, connections: Connections) -> None:
         """Stop waiting for a partner."""
         outcome = people.leave_queue(connections.queue_ticket(ctx, ticket))
         text = "You left the queue." if outcome["queue"] == "left" else "You were not waiting in the queue."
-        return ToolResult(content=text, structured_content=outcome)
+        return result(text, outcome)
 
 
 def _add_seat_tools(mcp: FastMCP, connections: Connections) -> None:

@@ -7,7 +7,7 @@ from fastmcp.tools import ToolResult
 
 from tictactoe.doors.arguments import Leaders, Named
 from tictactoe.doors.markdown import history_markdown, stats_markdown
-from tictactoe.doors.mcp.common import READ, PlayerToken, RoomId, refusing_game_errors, tool
+from tictactoe.doors.mcp.common import READ, PlayerToken, RoomId, refusing_game_errors, result, tool
 from tictactoe.doors.mcp.connections import Connections
 from tictactoe.doors.schemas import schema_of
 from tictactoe.state.answers import History, Stats
@@ -23,7 +23,7 @@ def add_record_tools(mcp: FastMCP, connections: Connections) -> None:
         and the board after it; the players; the chat."""
         room, token = connections.room_and_token(ctx, room_id, player_token)
         history = room.history(room.mark_of(token))
-        return ToolResult(content=history_markdown(history), structured_content=history)
+        return result(history_markdown(history), history)
 
     @tool(mcp, annotations=READ, output_schema=schema_of(Stats))
     @refusing_game_errors
@@ -31,4 +31,4 @@ def add_record_tools(mcp: FastMCP, connections: Connections) -> None:
         """The leaderboard (wins, losses and draws per named player, against each level, Mistral and people), this
         connection's own record, and a named player's."""
         stats = connections.service.stats(limit, name, connections.player_of(ctx))
-        return ToolResult(content=stats_markdown(stats), structured_content=stats)
+        return result(stats_markdown(stats), stats)

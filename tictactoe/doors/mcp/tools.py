@@ -13,7 +13,7 @@ from tictactoe import __version__
 from tictactoe.doors.arguments import explain
 from tictactoe.doors.markdown import board_markdown
 from tictactoe.doors.mcp.apps import add_board
-from tictactoe.doors.mcp.common import READ, refusal, tool
+from tictactoe.doors.mcp.common import READ, refusal, result, tool
 from tictactoe.doors.mcp.connections import Connections
 from tictactoe.doors.mcp.game import add_game_tools
 from tictactoe.doors.mcp.people import add_people_tools
@@ -80,7 +80,7 @@ def build_mcp(service: GameService) -> FastMCP:
     async def get_help() -> ToolResult:
         """How to play: the rules, the board numbering and the tools."""
         shown: Help = {"tools": TOOLS, "board": [[0, 1, 2], [3, 4, 5], [6, 7, 8]]}
-        return ToolResult(content=HELP, structured_content=shown)
+        return result(HELP, shown)
 
     return mcp
 
