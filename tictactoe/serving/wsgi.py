@@ -29,7 +29,7 @@ class WsgiInLoop:
         except ClientGone:
             return  # nobody to answer
         answer: list = []
-        written: list[bytes] = []  # by the old-style write() start_response returns: the body's first bytes
+        content: list[bytes] = []  # the body, in order: the chunks the app gives, and any it write()s
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info=None):
             # Nothing is sent before the app returns, so an error's answer (exc_info) simply replaces the first.
@@ -37,14 +37,15 @@ class WsgiInLoop:
                 int(status[:3]),
                 [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers],
             )
-            return written.append
+            return content.append
 
         chunks = self.app(build_environ(scope, io.BytesIO(body)), start_response)
         try:
-            content = b"".join([*written, *chunks])
+            for chunk in chunks:  # the app may write() as it goes: each in its place
+                content.append(chunk)
         finally:
             if hasattr(chunks, "close"):
                 chunks.close()
         status, headers = answer
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
+        await send({"type": "http.response.body", "body": b"".join(content)})
