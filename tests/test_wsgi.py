@@ -44,21 +44,27 @@ async def test_a_head_request_gets_the_headers_and_no_body():
     assert (answer.status_code, answer.headers["content-length"], answer.content) == (200, "9", b"")
 
 
-async def test_a_plain_wsgi_app_may_write_first_and_is_closed_after():
+async def test_a_plain_wsgi_app_may_write_as_it_goes_and_is_closed_after():
     closed = []
-
-    class Rest(list):
-        def close(self):
-            closed.append(True)
 
     def app(environ, start_response):
         write = start_response("200 OK", [("Content-Type", "text/plain")])
         write(b"first, ")
-        return Rest([b"then ", b"the rest"])
+
+        class Rest:
+            def __iter__(self):
+                yield b"then "
+                write(b"in between, ")
+                yield b"the rest"
+
+            def close(self):
+                closed.append(True)
+
+        return Rest()
 
     async with client_of(app) as client:
         answer = await client.get("/")
-    assert (answer.text, closed) == ("first, then the rest", [True])
+    assert (answer.text, closed) == ("first, then in between, the rest", [True])
 
 
 async def test_an_error_answer_given_late_replaces_the_first():
