@@ -261,3 +261,27 @@ def test_a_database_from_before_history_is_migrated_and_its_finished_games_count
         rows = sqlite3.connect(path).execute("SELECT player, name, against, wins, losses, draws FROM scores")
         assert rows.fetchall() == [("", "", "easy", 1, 0, 0)]  # no key, no name: in the total, nobody's record
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_scores_kept_before_names_had_totals_of_their_own_rank_and_count_as_they_did(tmp_path):
+    path = str(tmp_path / "rooms.db")
+    old = sqlite3.connect(path, isolation_level=None)
+    for migration in MIGRATIONS[:3]:
+        old.execute(migration)
+    old.execute("PRAGMA user_version = 3")
+    old.executemany(
+        "INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            ("k1", "Ada", "easy", 2, 0, 0),  # Ada from two connections: 2 wins and a loss
+            ("k2", "Ada", "hard", 0, 1, 0),
+            ("k3", "Bo", "people", 1, 0, 1),  # two games between people, in both players' records
+            ("k4", "Cy", "people", 0, 1, 1),
+            ("k5", "", "medium", 3, 0, 0),  # no name: counted, on nobody's line of the board
+        ],
+    )
+    old.close()
+    store = SqliteRoomStore(path)
+    board = [(row["rank"], row["name"], row["wins"], row["losses"], row["draws"]) for row in store.scores.leaderboard()]
+    assert board == [(1, "Ada", 2, 1, 0), (2, "Bo", 1, 0, 1), (3, "Cy", 0, 1, 1)]
+    assert store.scores.games() == 3 + 2 + 3
+    store.close()

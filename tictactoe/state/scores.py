@@ -1,9 +1,10 @@
 """Scores: wins, losses and draws per player, against each level of the engine, Mistral and people.
 
 A player is a key (an MCP connection's, or a seat's for callers without one, hashed) and the display name they
-gave, if any. The leaderboard adds up names; the key answers "how am I doing" for whoever holds it. Counts live
-in the store's SQLite database, and a finished game is counted in the same transaction that marks its room as
-counted, so each one counts exactly once, restarts and crashes included.
+gave, if any. The leaderboard ranks names by their totals, which are kept beside the records (as is the count of
+games) so that reading it costs the same however many have played; the key answers "how am I doing" for whoever
+holds it. Counts live in the store's SQLite database, and a finished game is counted in the same transaction that
+marks its room as counted, so each one counts exactly once, restarts and crashes included.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ class Scores:
                 f"ON CONFLICT (player, name, against) DO UPDATE SET {column} = {column} + 1",
                 (key, name, against),
             )
+            if name:
+                self._db.execute(
+                    f"INSERT INTO names (name, {column}) VALUES (?, 1) "
+                    f"ON CONFLICT (name) DO UPDATE SET {column} = {column} + 1",
+                    (name,),
+                )
+        self._db.execute("UPDATE totals SET games = games + 1")
         room.scored = True
 
     def leaderboard(self, limit: int = 10) -> list[dict]:
@@ -41,9 +49,7 @@ class Scores:
             names = [
                 name
                 for (name,) in self._db.execute(
-                    "SELECT name FROM scores WHERE name != '' GROUP BY name "
-                    "ORDER BY SUM(wins) DESC, SUM(losses), SUM(draws) DESC, name LIMIT ?",
-                    (limit,),
+                    "SELECT name FROM names ORDER BY wins DESC, losses, draws DESC, name LIMIT ?", (limit,)
                 )
             ]
             rows = self._db.execute(
@@ -67,11 +73,8 @@ class Scores:
     def games(self) -> int:
         """Finished games counted: a game between people counts once, though both players' records have it."""
         with self._lock:
-            (games,) = self._db.execute(
-                "SELECT COALESCE(SUM(CASE WHEN against = 'people' THEN (wins + losses + draws) / 2.0 "
-                "ELSE wins + losses + draws END), 0) FROM scores"
-            ).fetchone()
-        return int(games)
+            (games,) = self._db.execute("SELECT games FROM totals").fetchone()
+        return games
 
     def _select(self, where: str, parameters: tuple) -> dict:
         with self._lock:
