@@ -51,7 +51,7 @@ class LocalWindows:
     Calls that have left a window are dropped when it is next looked at. (The `limits` library's MemoryStorage
     drops them from a thread it starts every 10 ms, which walks every client's window each time: 40% of a core
     once 10,000 clients have called in the last minute.) Past WINDOWS_KEPT windows, the least recently used is
-    forgotten: a client that many others have called after since starts afresh."""
+    forgotten, and its client starts afresh."""
 
     def __init__(self, kept: int = WINDOWS_KEPT):
         self._calls: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
