@@ -4,7 +4,7 @@ import random
 
 import pytest
 from fastmcp import Client
-from fastmcp.tools import ToolResult
+from fastmcp.tools import FunctionTool, ToolResult
 from mcp import MCPError
 
 from tests.test_rules import board_of
@@ -284,3 +284,26 @@ async def test_every_answer_is_built_of_jsons_own_types(mcp, monkeypatch):
     await call(mcp, "create_room", opponent="human")
     assert len(built) == 12 and room == built[0]
     assert all(made_of_json(data) for data in built)
+
+
+async def test_each_tool_is_looked_up_in_the_providers_once_and_a_tool_added_later_is_found(service, monkeypatch):
+    server = build_mcp(service)
+    asked = []
+    provider = server.providers[0]
+    looked_up = type(provider).get_tool
+
+    async def counted(self, name, version=None):
+        asked.append(name)
+        return await looked_up(self, name, version)
+
+    monkeypatch.setattr(type(provider), "get_tool", counted)
+    async with Client(server, mode="legacy") as client:
+        for _ in range(3):
+            await call(client, "get_help")
+        assert asked == ["get_help"]
+        assert (await call(client, "no_such_tool")).is_error  # not found: asked again each time, never kept
+        assert (await call(client, "no_such_tool")).is_error
+        server.add_tool(FunctionTool.from_function(lambda: "here", name="added_later"))
+        assert (await call(client, "added_later")).content[0].text == "here"
+        assert (await call(client, "get_help")).structured_content["board"] == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+    assert asked == ["get_help", "no_such_tool", "no_such_tool", "added_later", "get_help"]

@@ -3,10 +3,14 @@ that its outputSchema describes), and one way of refusing arguments for all of t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastmcp import FastMCP
 from fastmcp.exceptions import ValidationError
 from fastmcp.server.middleware import Middleware
-from fastmcp.tools import ToolResult
+from fastmcp.tools import Tool, ToolResult
+from fastmcp.utilities.versions import VersionSpec
 from pydantic import ValidationError as ArgumentError
 
 from tictactoe import __version__
@@ -60,10 +64,39 @@ class ArgumentErrors(Middleware):
         return explained
 
 
+class FoundOnce(FastMCP):
+    """FastMCP that looks each of its tools up once. On every call fastmcp asks each of its providers for the tool,
+    each in a task of its own (46 µs a call, a twentieth of an SSE call); this server's tools are all registered
+    before it serves, so it keeps what it found. What surrounds the lookup still runs on every call: injected
+    tools, session transforms, whether the tool is enabled and the caller allowed it."""
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self._found: dict[str, Tool] = {}
+
+    async def _get_tool(self, name: str, version: VersionSpec | None = None) -> Tool | None:
+        if version is not None:
+            return await super()._get_tool(name, version)
+        found = self._found.get(name)
+        if found is None:
+            found = await super()._get_tool(name)
+            if found is not None:
+                self._found[name] = found
+        return found
+
+    def add_tool(self, tool: Tool | Callable[..., Any]) -> Tool:
+        self._found.clear()
+        return super().add_tool(tool)
+
+    def remove_tool(self, name: str, version: str | None = None) -> None:
+        self._found.clear()
+        super().remove_tool(name, version)
+
+
 def build_mcp(service: GameService) -> FastMCP:
     """The MCP server for `service`: the six tools of the tutorial, the two-person ones, history and scores."""
     connections = Connections(service)
-    mcp = FastMCP(
+    mcp = FoundOnce(
         name="TicTacToe",
         version=__version__,
         instructions=INSTRUCTIONS,
