@@ -1,4 +1,5 @@
 import asyncio
+import json
 import random
 
 import pytest
@@ -269,3 +270,23 @@ def test_with_the_built_in_engine_a_turn_is_played_in_the_requests_own_thread(re
 def test_a_coroutine_that_waits_cannot_be_run_at_once():
     with pytest.raises(RuntimeError, match="waited on something"):
         at_once(asyncio.sleep(0))
+
+
+def test_answers_are_the_compact_utf_8_json_flasks_own_writer_gives(rest_client):
+    room = new_room(rest_client, name="Zoë 🎲")
+    answer = rest_client.post(f"/rooms/{room['room_id']}/move", json={"position": 4})
+    flasks = json.dumps(answer.get_json(), ensure_ascii=False, separators=(",", ":"))
+    assert (answer.mimetype, answer.get_data(as_text=True)) == ("application/json", flasks + "\n")
+    assert "│" in answer.get_data(as_text=True)  # the board's lines, as they are, not \u2502
+
+
+def test_what_orjson_cannot_write_flask_writes_and_debug_mode_still_indents(rest_client):
+    app = rest_client.application
+    with app.app_context():
+        assert app.json.dumps({"n": 2**70, 3: "x"}) == json.dumps({"n": 2**70, "3": "x"})  # past 64 bits: Flask's
+        assert app.json.response({"n": 2**70}).get_data(as_text=True) == '{"n":1180591620717411303424}\n'
+        app.debug = True
+        try:
+            assert app.json.response({"a": [1]}).get_data(as_text=True) == '{\n  "a": [\n    1\n  ]\n}\n'
+        finally:
+            app.debug = False

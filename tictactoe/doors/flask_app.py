@@ -4,6 +4,7 @@ answered as JSON."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import re
@@ -11,7 +12,9 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+import orjson
 from flask import Flask, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from tictactoe.doors.http import refusal
@@ -24,6 +27,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BODY_LIMIT = 16 * 1024  # bytes in a request body
+COMPACT = (",", ":")  # the separators of Flask's compact JSON, as orjson writes it
 
 
 class LoopThread:
@@ -61,12 +65,27 @@ def at_once(coro: Coroutine[Any, Any, T]) -> T:
     raise RuntimeError("a coroutine run at once waited on something")
 
 
+class FastJson(DefaultJSONProvider):
+    """Flask's JSON, written by orjson: the same compact text (keys in their order, UTF-8 as it is, so that boards
+    and emoji stay readable in curl) in a tenth of the time. A move's answer is 1.8 KB, whose JSON took a tenth of
+    the move's CPU. What orjson cannot write (an integer past 64 bits) and Flask's debug mode's indented text are
+    Flask's own, as before. Reading stays Flask's: the REST API reads its bodies strictly itself (jsonin)."""
+
+    sort_keys = False
+    ensure_ascii = False
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        if kwargs in ({}, {"separators": COMPACT}):  # not indented (debug mode), no options of a caller's own
+            with contextlib.suppress(TypeError):
+                return orjson.dumps(obj, default=self.default, option=orjson.OPT_NON_STR_KEYS).decode()
+        return super().dumps(obj, **kwargs)
+
+
 def create_app(service: GameService) -> Flask:
     """The Flask app for `service`: the REST API, the health check and the pages."""
     app = Flask(__name__, template_folder="pages/templates", static_folder="pages/static")
     app.config["MAX_CONTENT_LENGTH"] = BODY_LIMIT
-    app.json.sort_keys = False
-    app.json.ensure_ascii = False  # boards and emoji stay readable in curl
+    app.json = FastJson(app)
     loop = app.extensions["tictactoe.loop"] = LoopThread()
     # A service that answers at once (the built-in engine) runs in the worker's own thread: two switches between
     # threads fewer a request.
