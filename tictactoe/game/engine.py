@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from functools import cache
 
-from tictactoe.game.rules import EMPTY, WIN_LINES, Board, other
+from tictactoe.game.rules import EMPTY, WIN_LINES, Board, board_of, other
 
 DIFFICULTIES = ("easy", "medium", "hard")
 
@@ -13,7 +13,7 @@ DIFFICULTIES = ("easy", "medium", "hard")
 @cache
 def _value(cells: tuple[str, ...]) -> int:
     """Minimax value for the side to move: > 0 wins (sooner is larger), 0 draws, < 0 loses."""
-    board = Board(cells)
+    board = board_of(cells)
     outcome = board.outcome()
     if outcome is not None:
         return 0 if outcome.winner is None else -(1 + cells.count(EMPTY))

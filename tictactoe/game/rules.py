@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tictactoe.game.errors import CellOccupied, GameOver, InvalidPosition
 
@@ -37,21 +37,24 @@ class Board:
     """Nine cells, left to right, top to bottom. X always moves first.
 
     A board is a value: `push` gives the one Board of each position (a few thousand in all), shared by every game
-    at it, and a position's outcome is worked out once.
+    at it, and what a position is (whose turn, how it ended) is worked out once, when its Board is made: a move
+    asks it a dozen times.
     """
 
     cells: tuple[str, ...] = (EMPTY,) * 9
+    turn: str = field(init=False, compare=False)  # the side to move
+    _outcome: Outcome | None = field(init=False, compare=False, repr=False)
 
-    @property
-    def turn(self) -> str:
-        return X if self.cells.count(X) == self.cells.count(O) else O
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "turn", X if self.cells.count(X) == self.cells.count(O) else O)
+        object.__setattr__(self, "_outcome", _outcome(self.cells))
 
     def outcome(self) -> Outcome | None:
         """The result if the game is over, else None."""
-        return _outcome(self.cells)
+        return self._outcome
 
     def is_over(self) -> bool:
-        return self.outcome() is not None
+        return self._outcome is not None
 
     def legal_moves(self) -> list[int]:
         if self.is_over():
@@ -82,7 +85,6 @@ def board_of(cells: tuple[str, ...]) -> Board:
     return Board(cells)
 
 
-@functools.cache
 def _outcome(cells: tuple[str, ...]) -> Outcome | None:
     for line in WIN_LINES:
         a, b, c = (cells[i] for i in line)
