@@ -67,9 +67,10 @@ def at_once(coro: Coroutine[Any, Any, T]) -> T:
 
 class FastJson(DefaultJSONProvider):
     """Flask's JSON, written by orjson: the same compact text (keys in their order, UTF-8 as it is, so that boards
-    and emoji stay readable in curl) in a tenth of the time. A move's answer is 1.8 KB, whose JSON took a tenth of
-    the move's CPU. What orjson cannot write (an integer past 64 bits) and Flask's debug mode's indented text are
-    Flask's own, as before. Reading stays Flask's: the REST API reads its bodies strictly itself (jsonin)."""
+    and emoji stay readable in curl) in a fifteenth of the time. A move's answer is 1.8 KB, which the standard
+    library took 18 µs of the move's 250 to write. What orjson cannot write (an integer past 64 bits) and Flask's
+    debug mode's indented text are Flask's own, as before. Reading stays Flask's: the REST API reads its bodies
+    strictly itself (jsonin)."""
 
     sort_keys = False
     ensure_ascii = False
