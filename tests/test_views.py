@@ -19,7 +19,14 @@ NAME_SHOWN = "!\\[a\\](u) \\#1 \\<i\\>"
 
 @pytest.mark.parametrize(
     ("text", "shown"),
-    [(HOSTILE, SHOWN), ("create_room", "create_room"), ("snake_case", "snake_case"), ("back\\slash", "back\\\\slash")],
+    [
+        (HOSTILE, SHOWN),
+        ("create_room", "create_room"),
+        ("snake_case", "snake_case"),
+        ("back\\slash", "back\\\\slash"),
+        ("Good luck! You're X (Zoë 🎲).", "Good luck! You're X (Zoë 🎲)."),  # nothing special: as it is
+        ("a|b ~c~ _d", "a\\|b \\~c\\~ \\_d"),  # one special each
+    ],
 )
 def test_escaped_shows_text_as_it_is(text, shown):
     assert escaped(text) == shown
