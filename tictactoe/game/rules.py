@@ -38,23 +38,23 @@ class Board:
 
     A board is a value: `push` gives the one Board of each position (a few thousand in all), shared by every game
     at it, and what a position is (whose turn, how it ended) is worked out once, when its Board is made: a move
-    asks it a dozen times.
+    asks it some forty times.
     """
 
     cells: tuple[str, ...] = (EMPTY,) * 9
     turn: str = field(init=False, compare=False)  # the side to move
-    _outcome: Outcome | None = field(init=False, compare=False, repr=False)
+    _result: Outcome | None = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "turn", X if self.cells.count(X) == self.cells.count(O) else O)
-        object.__setattr__(self, "_outcome", _outcome(self.cells))
+        object.__setattr__(self, "_result", _outcome(self.cells))
 
     def outcome(self) -> Outcome | None:
         """The result if the game is over, else None."""
-        return self._outcome
+        return self._result
 
     def is_over(self) -> bool:
-        return self._outcome is not None
+        return self._result is not None
 
     def legal_moves(self) -> list[int]:
         if self.is_over():
