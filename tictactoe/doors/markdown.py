@@ -21,8 +21,9 @@ HEADLINE = {
 HEADLINE_PEOPLE = {**HEADLINE, "opponent_turn": "**Waiting for {name}'s move.**", "lost": "**{name} won.**"}
 # Characters that would make user text into Markdown: emphasis, code, links and images, HTML, headings, tables.
 # An underscore inside a word (create_room) cannot start emphasis, so it stays as it is.
-_MARKDOWN_SPECIALS = re.compile(r"[\\`*\[\]<>#|~]|(?<!\w)_|_(?!\w)")
-_MAYBE_SPECIAL = re.compile(r"[\\`*\[\]<>#|~_]")  # a tenth of the time to find none, as in most text
+_SPECIALS = r"\\`*\[\]<>#|~"
+_MARKDOWN_SPECIALS = re.compile(rf"[{_SPECIALS}]|(?<!\w)_|_(?!\w)")
+_MAYBE_SPECIAL = re.compile(rf"[{_SPECIALS}_]")  # any of them, or an underscore: a tenth of the time to find none
 CHAT_SHOWN = 3
 
 
