@@ -239,6 +239,28 @@ async def test_a_player_back_within_the_grace_period_keeps_the_seat():
         served.stop()
 
 
+async def test_a_player_whose_connection_is_not_back_after_a_crash_forfeits_when_the_grace_period_ends(tmp_path):
+    env = {"ROOMS_DB": str(tmp_path / "rooms.db"), "DISCONNECT_GRACE_SECONDS": "1"}
+    served = Served("mcp_server.py", **env)
+    try:
+        async with player(served) as host:
+            room = await call(host, "create_room", opponent="human")
+        assert http("POST", f"{served.url}/rooms/{room['room_id']}/join", {"name": "Ben"})[0] == 200
+        served.process.kill()  # within the grace period, whose timer dies with the process
+        served.process.wait(timeout=10)
+    finally:
+        served.stop()
+    restarted = Served("mcp_server.py", **env)
+    try:
+        deadline = time.monotonic() + 10
+        while (state := http("GET", f"{restarted.url}/rooms/{room['room_id']}")[1])["forfeited_by"] is None:
+            assert time.monotonic() < deadline, state
+            await asyncio.sleep(0.2)
+        assert (state["status"], state["forfeited_by"]) == ("finished", room["your_mark"])
+    finally:
+        restarted.stop()
+
+
 def test_two_people_over_rest(rest_client):
     created = rest_client.post("/rooms", json={"opponent": "human", "name": "Ann"})
     assert created.status_code == 201

@@ -1,5 +1,6 @@
 """Rooms that survive a restart: the SQLite store, its migrations, a half-applied turn, a crash, many writers."""
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -21,11 +22,13 @@ from tictactoe.game.rules import HUMAN
 from tictactoe.players.opponent import Opponent
 from tictactoe.services.games import GameService
 from tictactoe.state.database import MIGRATIONS, UnusableDatabase
+from tictactoe.state.room import Room
+from tictactoe.state.seats import token_key
 from tictactoe.state.sqlite_store import SqliteRoomStore
 
 
-def reopened(path) -> GameService:
-    return GameService(Opponent(None, random.Random(3)), store=SqliteRoomStore(str(path)))
+def reopened(path, grace: float = 60.0) -> GameService:
+    return GameService(Opponent(None, random.Random(3)), store=SqliteRoomStore(str(path)), grace=grace)
 
 
 async def test_everything_a_player_cares_about_is_there_after_a_restart(tmp_path):
@@ -47,6 +50,54 @@ async def test_everything_a_player_cares_about_is_there_after_a_restart(tmp_path
     turn = await after.play(room.id, 8, via="page")  # and the game goes on
     assert turn.to_dict()["moves"][-2] == {"mark": "X", "position": 8, "by": "you"}
     assert after.room(room.id).history()["moves"][-2]["via"] == "page"
+
+
+async def test_after_a_restart_a_seat_whose_connection_is_not_back_in_the_grace_period_is_given_up(tmp_path):
+    db = tmp_path / "rooms.db"
+    before = reopened(db)
+    people = before.people
+
+    def pair(bound: tuple[bool, bool]):
+        """A room for two; `bound` says which of its people a connection reached (the others played over REST)."""
+        host = people.open_room("Ann", "local")
+        seats = (host, people.join(host.room.id, "Ben"))
+        for seated, connected in zip(seats, bound, strict=True):
+            if connected:
+                people.hold(seated.room, seated.seat.token, f"sse:{seated.seat.mark}")
+        return seats
+
+    half, both, back, rest = pair((True, False)), pair((True, True)), pair((True, True)), pair((False, False))
+    alone = people.open_room("Cy", "local")
+    people.hold(alone.room, alone.seat.token, "sse:cy")
+    before.rooms.close()  # a restart closes every connection
+
+    after = reopened(db, grace=0.1)
+    after.people.restarted()
+    after.people.hold(after.room(back[1].room.id), back[1].seat.token, "sse:again")  # Ben is back in time
+    await asyncio.sleep(0.4)
+
+    def seen(seated) -> tuple[str, str | None]:
+        state = after.room(seated.room.id).to_dict(seated.seat.mark)
+        return state["status"], state["forfeited_by"]
+
+    assert seen(half[1]) == ("won", half[0].seat.mark)  # the one a connection reached is not back: they forfeit
+    assert seen(back[1]) == ("won", back[0].seat.mark)
+    for seated in (*both, *rest):  # neither back, nobody waits for anybody; REST players hold no connection
+        assert seen(seated) in (("your_turn", None), ("opponent_turn", None))
+    assert after.room(alone.room.id).status(None) == "finished"  # closed: nobody is left to join it against
+    assert after.rooms.bound_rooms() == [both[0].room.id]  # the others are over, or nobody in them was bound
+
+
+def test_seats_kept_before_they_were_bound_to_connections_load_unbound(tmp_path):
+    room = reopened(tmp_path / "rooms.db").people.open_room("Ann", "local").room
+    kept = room.snapshot()
+    for seat in kept["seats"]:
+        del seat[5:]  # as kept before: mark, token, name, left, player
+    assert Room.restore(kept).snapshot() == kept | {"seats": [[*seat, False] for seat in kept["seats"]]}
+    for seat in kept["seats"]:
+        del seat[4:]  # and before scores: without the player, whose key is then the token's
+    restored = Room.restore(kept).seats[kept["seats"][0][0]]
+    assert (restored.player, restored.held) == (token_key(restored.token), False)
 
 
 async def test_a_turn_stopped_halfway_is_finished_when_the_room_is_next_touched(tmp_path):

@@ -179,7 +179,14 @@ class People:
 
     def hold(self, room: Room, token: str, holder: str) -> None:
         """The seat of `token` is now reached through the connection `holder` (a person back after a drop, say)."""
-        self._holders.put(f"{room.id}:{room.seat_of(token).mark}", {"holder": holder})
+        mark = room.seat_of(token).mark
+        try:
+            for attempt in room.attempts():
+                with attempt:
+                    room.bind(mark)
+        except StoreUnavailable:  # the seat is held all the same: only a restart would forget that it is
+            log.warning("a seat's binding to its connection could not be saved")
+        self._holders.put(f"{room.id}:{mark}", {"holder": holder})
 
     def tell(self, room: Room, mark: str, event: str, data: dict) -> None:
         """Let the person at `mark` know of `event` at once, if they can be reached; news that cannot be sent now
@@ -195,6 +202,29 @@ class People:
     def dropped(self, room_id: str, token: str, holder: str) -> None:
         """The connection `holder` closed: if the seat is still held by it after the grace period, its holder leaves."""
         asyncio.get_running_loop().call_later(self.grace, self._leave_if_gone, room_id, token, holder)
+
+    def restarted(self) -> None:
+        """Start the grace period of every seat the process before reached through a connection: a restart closed
+        them all. Call once the event loop runs."""
+        loop = asyncio.get_running_loop()
+        for room_id in self.rooms.bound_rooms():
+            loop.call_later(self.grace, self._give_up_unclaimed, room_id)
+
+    def _give_up_unclaimed(self, room_id: str) -> None:
+        """After a restart's grace period, whoever a connection reached before it and is not back (no connection of
+        this process holds their seat) leaves, so that the other person is not kept waiting; if neither is back,
+        nobody waits for anybody, and the room is left to expire as it is."""
+        try:
+            room = self.rooms.get(room_id)
+            gone = [
+                seat
+                for seat in room.seats.values()
+                if seat.held and not seat.left and self._holders.get(f"{room.id}:{seat.mark}") is None
+            ]
+            if len(gone) == 1:
+                self.leave(room_id, gone[0].token)
+        except GameError:
+            return  # the room expired meanwhile, or the store cannot say: the seats stay
 
     def _leave_if_gone(self, room_id: str, token: str, holder: str) -> None:
         try:

@@ -54,6 +54,7 @@ def build_asgi(mcp: FastMCP, flask_app: Flask, service: GameService, settings: S
     @contextlib.asynccontextmanager
     async def lifespan(app):
         async with sse.lifespan(app), streamable.lifespan(app), relaying(relay):
+            service.people.restarted()
             gc.freeze()  # what is loaded by now lives as long as the server: full collections need not walk it
             yield
 

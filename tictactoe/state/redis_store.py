@@ -117,6 +117,11 @@ class RedisRoomStore:
     def lease(self, name: str) -> AbstractContextManager:
         return self.link.lease(self.link.key("lease", name))
 
+    def bound_rooms(self) -> list[str]:
+        """None: a process starting cannot tell the connections of one that died from those other processes still
+        hold (README, Limits)."""
+        return []
+
     def add(self, difficulty: str | None, opponent_name: str, two_people: bool = False) -> Room:
         room = self._kept(Room(secrets.token_urlsafe(16), difficulty, opponent_name, two_people))
         now_ms, ttl_ms = int(time.time() * 1000), int(self.ttl * 1000)

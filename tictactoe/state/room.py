@@ -139,17 +139,17 @@ class Room(Seating, Showing):
         if overtaken:
             yield attempt(True)
 
-    def _state(self) -> tuple[dict, dict[str, bool]]:
+    def _state(self) -> tuple[dict, dict[str, tuple[bool, bool]]]:
         """What a change can alter, copied: to put back if it fails."""
         kept = {name: getattr(self, name) for name in ROLLED_BACK}
         kept["seats"] = dict(self.seats)
-        return kept, {mark: seat.left for mark, seat in self.seats.items()}
+        return kept, {mark: (seat.left, seat.held) for mark, seat in self.seats.items()}
 
-    def _roll_back(self, kept: dict, left: dict[str, bool]) -> None:
+    def _roll_back(self, kept: dict, flags: dict[str, tuple[bool, bool]]) -> None:
         for name, value in kept.items():
             setattr(self, name, value)
-        for mark, was_left in left.items():  # the same Seat objects: a seat handed out stays the room's
-            self.seats[mark].left = was_left
+        for mark, (left, held) in flags.items():  # the same Seat objects: a seat handed out stays the room's
+            self.seats[mark].left, self.seats[mark].held = left, held
 
     def play(self, mark: str, position: int, by: str, via: str | None = None) -> None:
         """Place `mark` at `position`, or raise the GameError that says why not."""
@@ -285,7 +285,7 @@ class Room(Seating, Showing):
                 "difficulty": self.difficulty,
                 "opponent_name": self.opponent_name,
                 "two_people": self.two_people,
-                "seats": [[s.mark, s.token, s.name, s.left, s.player] for s in self.seats.values()],
+                "seats": [[s.mark, s.token, s.name, s.left, s.player, s.held] for s in self.seats.values()],
                 "human": [self.human.key, self.human.name],
                 "forfeited_by": self.forfeited_by,
                 "closed": self.closed,
@@ -305,12 +305,14 @@ class Room(Seating, Showing):
 
         Snapshots from before history and scores lack where moves came from, when, and who played: those read
         as not recorded (None, anonymous), and a game finished then is scored when loaded. Those from before
-        rooms were closed have none closed; from before the board's version was kept, it is the room's.
+        rooms were closed have none closed; from before the board's version was kept, it is the room's; from
+        before seats were bound to connections, no seat is.
         """
         room = cls(data["id"], data["difficulty"], data["opponent_name"], data["two_people"])
         room.watch_id = data["watch_id"]
-        for mark, token, name, left, *player in data["seats"]:
-            room.seats[mark] = Seat(mark, token, name, left=left, player=player[0] if player else token_key(token))
+        for mark, token, name, left, *more in data["seats"]:
+            player, held = more[0] if more else token_key(token), len(more) > 1 and more[1]
+            room.seats[mark] = Seat(mark, token, name, left=left, player=player, held=held)
         room.human = Player(*data["human"]) if any(data.get("human", ())) else NOBODY
         room.forfeited_by, room.closed = data["forfeited_by"], data.get("closed", False)
         room._moves = tuple(tuple(Move(*move)) for move in data["moves"])  # older ones lack via and at

@@ -39,6 +39,7 @@ class Seat:
     name: str
     left: bool = False
     player: str = ANONYMOUS  # the score key of whoever took the seat
+    held: bool = False  # reached through an MCP connection: its holder leaves if it closes for good
 
 
 class Seating:
@@ -96,6 +97,14 @@ class Seating:
         if not self.two_people:
             return HUMAN
         return self.seat_of(token).mark if token else None
+
+    def bind(self, mark: str) -> None:
+        """The person at `mark` is reached through a connection: kept with the room, so that a restart, which
+        closes every connection, still gives them the grace period to come back."""
+        with self.change():
+            if not self.seats[mark].held:
+                self.seats[mark].held = True
+                self._touch()
 
     def players(self) -> dict[str, Player]:
         """The people in the game, by mark: whose record each side's result goes to."""

@@ -119,6 +119,15 @@ class RoomStore:
         with self._lock:
             return len(self._rooms)
 
+    def bound_rooms(self) -> list[str]:
+        """The rooms of unfinished games where someone is reached through a connection. On start, that is every
+        connection of the process before, all closed (this process alone holds the rooms)."""
+        with self._lock:
+            rooms = list(self._rooms.values())
+        return [
+            room.id for room in rooms if not room.is_over() and any(s.held and not s.left for s in room.seats.values())
+        ]
+
     def _expired(self, room: Room, now: float) -> bool:
         return not room.thinking and now - room.updated_at >= self.ttl
 
