@@ -239,8 +239,12 @@ async def test_a_player_back_within_the_grace_period_keeps_the_seat():
         served.stop()
 
 
-async def test_a_player_whose_connection_is_not_back_after_a_crash_forfeits_when_the_grace_period_ends(tmp_path):
-    env = {"ROOMS_DB": str(tmp_path / "rooms.db"), "DISCONNECT_GRACE_SECONDS": "1"}
+@pytest.mark.parametrize("store", ["ROOMS_DB", "REDIS_URL"])
+async def test_a_player_whose_connection_is_not_back_after_a_crash_forfeits_when_the_grace_period_ends(
+    store, tmp_path, request
+):
+    kept = str(tmp_path / "rooms.db") if store == "ROOMS_DB" else request.getfixturevalue("redis_server").url
+    env = {store: kept, "DISCONNECT_GRACE_SECONDS": "1"}
     served = Served("mcp_server.py", **env)
     try:
         async with player(served) as host:

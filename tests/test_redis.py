@@ -1,8 +1,9 @@
 """The Redis store as several processes see it: each process here is a store of its own on the same keys, as two
 workers or replicas would have. A move is atomic across them, a change wakes whoever waits in another, news reaches
-a connection another holds, a turn a dead process left half-done is finished, each game counts once; Redis's TTL
-expires rooms; a Redis that is down answers at once and is used again when it is back; with its append-only file,
-a Redis killed and restarted has every acknowledged change."""
+a connection another holds, a turn a dead process left half-done is finished, a seat a dead process's connection
+reached is given up unless its holder comes back, each game counts once; Redis's TTL expires rooms; a Redis that is
+down answers at once and is used again when it is back; with its append-only file, a Redis killed and restarted has
+every acknowledged change."""
 
 import asyncio
 import functools
@@ -152,6 +153,65 @@ async def test_news_reaches_a_connection_another_process_holds(processes):
         await asyncio.sleep(0.01)
     assert heard == [("chatroom.found", {"room_id": ann.room.id, "your_mark": ann.seat.mark, "partner": "Ben",
                                          "first_move": "you" if ann.seat.mark == "X" else "partner"})]  # fmt: skip
+
+
+async def test_seats_held_by_a_process_that_ended_are_given_up_after_the_grace_period_unless_their_holders_are_back(
+    redis_server,
+):
+    prefix = next(PREFIXES)
+
+    def process(grace: float = 60.0) -> GameService:
+        return GameService(
+            Opponent(None, random.Random(1)), store=RedisRoomStore(redis_server.url, prefix=prefix), grace=grace
+        )
+
+    async def seen_running(service: GameService, by: GameService) -> bool:
+        """Whether `by` sees `service`'s process run, once its subscription has had time to open or close."""
+        deadline = time.monotonic() + 2
+        while by.rooms.running(service.rooms.process) != (not service.rooms._listening.stopping.is_set()):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
+        return by.rooms.running(service.rooms.process)
+
+    dead, live = process(), process()
+    assert await seen_running(live, dead) and await seen_running(dead, live)
+
+    def pair(first: GameService, second: GameService | None):
+        """A room for two: its first person reached through `first`'s connection, the second through `second`'s
+        (None: over REST, through no connection)."""
+        host = first.people.open_room("Ann", "local")
+        guest = first.people.join(host.room.id, "Ben")
+        first.people.hold(host.room, host.seat.token, f"sse:{host.seat.token}")
+        if second is not None:
+            second.people.hold(second.room(host.room.id), guest.seat.token, f"sse:{guest.seat.token}")
+        return host, guest
+
+    rest, live_partner, both, back, running = (
+        pair(dead, None), pair(dead, live), pair(dead, dead), pair(dead, dead), pair(live, live)
+    )  # fmt: skip
+    alone = dead.people.open_room("Cy", "local")
+    dead.people.hold(alone.room, alone.seat.token, "sse:cy")
+    dead.rooms.close()  # however the process ends, Redis drops its subscription with its connection
+    assert not await seen_running(dead, live)
+
+    started = process(grace=0.2)
+    started.people.restarted()
+    await asyncio.sleep(0.1)
+    started.people.hold(started.room(back[1].room.id), back[1].seat.token, "sse:again")  # Ben is back
+    await asyncio.sleep(0.6)
+
+    def forfeited_by(seated) -> str | None:
+        return started.room(seated.room.id).to_dict(None)["forfeited_by"]
+
+    not_back = (rest, live_partner, back)  # Ann, whose process ended, is not back; Ben is (or never left)
+    assert [forfeited_by(host) for host, _ in not_back] == [host.seat.mark for host, _ in not_back]
+    assert [forfeited_by(host) for host, _ in (both, running)] == [None, None]  # nobody waits; both run
+    assert started.room(alone.room.id).status(None) == "finished"  # closed: nobody would be there to play
+    started.people.hold(started.room(both[1].room.id), both[1].seat.token, "sse:late")  # back after it ended
+    await asyncio.sleep(0.4)
+    assert forfeited_by(both[0]) == both[0].seat.mark  # whoever comes back first gives the other their grace
+    for service in (live, started):
+        service.rooms.close()
 
 
 def test_a_turn_a_dead_process_left_thinking_is_finished_by_whoever_looks_next(redis_server):

@@ -148,23 +148,21 @@ async def test_every_kind_of_change_a_locked_database_refuses_is_undone(service,
     assert service.rooms.scores.games() == games + 1
 
 
-def test_a_seat_bound_to_its_connection_while_the_database_refuses_is_held_all_the_same(service, db, caplog):
+def test_a_seat_bound_to_its_connection_while_the_database_refuses_is_reached_all_the_same(service, db, caplog):
     host, guest = people_room(service)
     before = host.room.snapshot()
     heard = []
     service.rooms.reach.listen("sse:ann", lambda event, data: heard.append(event))
     with locked(db):
         service.people.hold(host.room, host.seat.token, "sse:ann")  # the call that binds it goes on
-    assert (host.room.snapshot(), host.seat.held) == (before, False)  # nothing kept, nothing shown
+    assert (host.room.snapshot(), host.seat.process) == (before, "")  # nothing kept, nothing shown
     assert caplog.messages == ["a seat's binding to its connection could not be saved"]
     service.people.leave(host.room.id, guest.seat.token)
     assert heard == ["partner.disconnected"]  # the connection reaches the seat as before
     service.people.hold(host.room, host.seat.token, "sse:ann")  # the database back, the binding is kept
     (kept,) = sqlite3.connect(db).execute("SELECT state FROM rooms WHERE id = ?", (host.room.id,)).fetchone()
-    assert {mark: held for mark, *_, held in json.loads(kept)["seats"]} == {
-        host.seat.mark: True,
-        guest.seat.mark: False,
-    }
+    bound = {mark: process for mark, *_, process in json.loads(kept)["seats"]}
+    assert bound == {host.seat.mark: service.rooms.process, guest.seat.mark: ""}
 
 
 def test_a_room_whose_first_write_fails_is_not_made(service, db):

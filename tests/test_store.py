@@ -93,11 +93,11 @@ def test_seats_kept_before_they_were_bound_to_connections_load_unbound(tmp_path)
     kept = room.snapshot()
     for seat in kept["seats"]:
         del seat[5:]  # as kept before: mark, token, name, left, player
-    assert Room.restore(kept).snapshot() == kept | {"seats": [[*seat, False] for seat in kept["seats"]]}
+    assert Room.restore(kept).snapshot() == kept | {"seats": [[*seat, ""] for seat in kept["seats"]]}
     for seat in kept["seats"]:
         del seat[4:]  # and before scores: without the player, whose key is then the token's
     restored = Room.restore(kept).seats[kept["seats"][0][0]]
-    assert (restored.player, restored.held) == (token_key(restored.token), False)
+    assert (restored.player, restored.process) == (token_key(restored.token), "")
 
 
 async def test_a_turn_stopped_halfway_is_finished_when_the_room_is_next_touched(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import secrets
@@ -183,10 +184,12 @@ class People:
         try:
             for attempt in room.attempts():
                 with attempt:
-                    room.bind(mark)
+                    room.bind(mark, self.rooms.process)
         except StoreUnavailable:  # the seat is held all the same: only a restart would forget that it is
             log.warning("a seat's binding to its connection could not be saved")
-        self._holders.put(f"{room.id}:{mark}", {"holder": holder})
+        self._holders.put(f"{room.id}:{mark}", {"holder": holder, "process": self.rooms.process})
+        if self._stranded(room):  # back after a restart, before the partner
+            asyncio.get_running_loop().call_later(self.grace, self._give_up_stranded, room.id)
 
     def tell(self, room: Room, mark: str, event: str, data: dict) -> None:
         """Let the person at `mark` know of `event` at once, if they can be reached; news that cannot be sent now
@@ -204,23 +207,38 @@ class People:
         asyncio.get_running_loop().call_later(self.grace, self._leave_if_gone, room_id, token, holder)
 
     def restarted(self) -> None:
-        """Start the grace period of every seat the process before reached through a connection: a restart closed
-        them all. Call once the event loop runs."""
+        """Start the grace period of every seat reached through a connection that a process's end closed: every
+        seat bound in the rooms the process before kept, and every seat noted as held by a process that no longer
+        runs (with Redis, where other processes may run on). Call once the event loop runs."""
+        try:
+            suspects = set(self.rooms.bound_rooms())
+            running = functools.cache(self.rooms.running)
+            suspects |= {
+                key.rpartition(":")[0] for key, note in self._holders.items() if not running(note.get("process", ""))
+            }
+        except StoreUnavailable:
+            log.warning("could not look for seats whose connections a restart closed; they are kept")
+            return
         loop = asyncio.get_running_loop()
-        for room_id in self.rooms.bound_rooms():
-            loop.call_later(self.grace, self._give_up_unclaimed, room_id)
+        for room_id in suspects:
+            loop.call_later(self.grace, self._give_up_stranded, room_id)
 
-    def _give_up_unclaimed(self, room_id: str) -> None:
-        """After a restart's grace period, whoever a connection reached before it and is not back (no connection of
-        this process holds their seat) leaves, so that the other person is not kept waiting; if neither is back,
-        nobody waits for anybody, and the room is left to expire as it is."""
+    def _stranded(self, room: Room) -> list[Seat]:
+        """The seats of `room` whose holders a connection closed by a process's end (a restart, a crash) reached,
+        and who are not back on another; none if the store cannot say."""
+        try:
+            return room.stranded(self.rooms.running)
+        except StoreUnavailable:
+            return []
+
+    def _give_up_stranded(self, room_id: str) -> None:
+        """After the grace period, whoever a connection closed by a process's end reached, and is not back, leaves,
+        so that the other person is not kept waiting; if neither is back, nobody waits for anybody, and the room
+        stays as it is until one of them comes back (whose return gives the other the grace period) or it
+        expires."""
         try:
             room = self.rooms.get(room_id)
-            gone = [
-                seat
-                for seat in room.seats.values()
-                if seat.held and not seat.left and self._holders.get(f"{room.id}:{seat.mark}") is None
-            ]
+            gone = self._stranded(room)
             if len(gone) == 1:
                 self.leave(room_id, gone[0].token)
         except GameError:

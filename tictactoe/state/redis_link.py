@@ -164,6 +164,21 @@ class RedisNotes:
         if self.here is not None:
             self.here.pop(key)
 
+    def items(self) -> list[tuple[str, dict]]:
+        """Every record of every process, by key: a scan of Redis's keys, for a rare look at them all."""
+        named = self.link.key("note", self.kind, "")
+        keys = calling(lambda: list(self.link.client.scan_iter(match=f"{named}*", count=1000)))
+        found = []
+        for start in range(0, len(keys), 1000):
+            batch = keys[start : start + 1000]
+            raws = calling(self.link.client.mget, batch)
+            found += [
+                (key.decode()[len(named) :], json.loads(raw))
+                for key, raw in zip(batch, raws, strict=True)
+                if raw is not None
+            ]
+        return found
+
 
 class RedisReach(Reach):
     """shared.Reach across processes: news is published, and each process delivers it to its own listeners."""

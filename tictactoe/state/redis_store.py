@@ -102,7 +102,10 @@ class RedisRoomStore:
         self._followed: set[str] = set()  # the rooms whose changes this process hears, by id
         self._leases: dict = {}  # the lease each room changing here holds, by id
         self._contended: set[str] = set()  # the rooms whose next change here holds the lease, by id
-        self._listening = Listening(self.link, {self.reach.channel: self.reach.heard}, self._rejoined)
+        self.process = secrets.token_hex(8)  # this process, among those on the one Redis
+        # Heard by nobody: subscribed while the process runs, so that Redis itself can say whether it still does.
+        presence = {self._presence(self.process): lambda _: None}
+        self._listening = Listening(self.link, {self.reach.channel: self.reach.heard, **presence}, self._rejoined)
         self._listening.start()
 
     def close(self) -> None:
@@ -118,9 +121,21 @@ class RedisRoomStore:
         return self.link.lease(self.link.key("lease", name))
 
     def bound_rooms(self) -> list[str]:
-        """None: a process starting cannot tell the connections of one that died from those other processes still
-        hold (README, Limits)."""
+        """None: with every process on one Redis, the seats' holders are noted there, with their processes, and
+        outlive them (a scan of the notes finds what a scan of every room would)."""
         return []
+
+    def running(self, process: str) -> bool:
+        """Whether the process `process` (a store's `process`) still runs: whether its subscription to its presence
+        channel is open, which Redis drops as soon as its connection closes, however the process ended. A process
+        """
+        if process == self.process:
+            return True
+        ((_, subscribers),) = calling(self.link.client.pubsub_numsub, self._presence(process))
+        return subscribers > 0
+
+    def _presence(self, process: str) -> str:
+        return self.link.key("process", process)
 
     def add(self, difficulty: str | None, opponent_name: str, two_people: bool = False) -> Room:
         room = self._kept(Room(secrets.token_urlsafe(16), difficulty, opponent_name, two_people))

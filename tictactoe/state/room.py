@@ -139,17 +139,17 @@ class Room(Seating, Showing):
         if overtaken:
             yield attempt(True)
 
-    def _state(self) -> tuple[dict, dict[str, tuple[bool, bool]]]:
+    def _state(self) -> tuple[dict, dict[str, tuple[bool, str]]]:
         """What a change can alter, copied: to put back if it fails."""
         kept = {name: getattr(self, name) for name in ROLLED_BACK}
         kept["seats"] = dict(self.seats)
-        return kept, {mark: (seat.left, seat.held) for mark, seat in self.seats.items()}
+        return kept, {mark: (seat.left, seat.process) for mark, seat in self.seats.items()}
 
-    def _roll_back(self, kept: dict, flags: dict[str, tuple[bool, bool]]) -> None:
+    def _roll_back(self, kept: dict, seated: dict[str, tuple[bool, str]]) -> None:
         for name, value in kept.items():
             setattr(self, name, value)
-        for mark, (left, held) in flags.items():  # the same Seat objects: a seat handed out stays the room's
-            self.seats[mark].left, self.seats[mark].held = left, held
+        for mark, (left, process) in seated.items():  # the same Seat objects: a seat handed out stays the room's
+            self.seats[mark].left, self.seats[mark].process = left, process
 
     def play(self, mark: str, position: int, by: str, via: str | None = None) -> None:
         """Place `mark` at `position`, or raise the GameError that says why not."""
@@ -285,7 +285,7 @@ class Room(Seating, Showing):
                 "difficulty": self.difficulty,
                 "opponent_name": self.opponent_name,
                 "two_people": self.two_people,
-                "seats": [[s.mark, s.token, s.name, s.left, s.player, s.held] for s in self.seats.values()],
+                "seats": [[s.mark, s.token, s.name, s.left, s.player, s.process] for s in self.seats.values()],
                 "human": [self.human.key, self.human.name],
                 "forfeited_by": self.forfeited_by,
                 "closed": self.closed,
@@ -311,8 +311,8 @@ class Room(Seating, Showing):
         room = cls(data["id"], data["difficulty"], data["opponent_name"], data["two_people"])
         room.watch_id = data["watch_id"]
         for mark, token, name, left, *more in data["seats"]:
-            player, held = more[0] if more else token_key(token), len(more) > 1 and more[1]
-            room.seats[mark] = Seat(mark, token, name, left=left, player=player, held=held)
+            player, process = more[0] if more else token_key(token), more[1] if len(more) > 1 else ""
+            room.seats[mark] = Seat(mark, token, name, left=left, player=player, process=process)
         room.human = Player(*data["human"]) if any(data.get("human", ())) else NOBODY
         room.forfeited_by, room.closed = data["forfeited_by"], data.get("closed", False)
         room._moves = tuple(tuple(Move(*move)) for move in data["moves"])  # older ones lack via and at

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import random
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tictactoe.game.errors import RoomFull, SeatRequired
@@ -39,7 +40,7 @@ class Seat:
     name: str
     left: bool = False
     player: str = ANONYMOUS  # the score key of whoever took the seat
-    held: bool = False  # reached through an MCP connection: its holder leaves if it closes for good
+    process: str = ""  # the process whose MCP connection reaches its holder ("" for none, as over REST)
 
 
 class Seating:
@@ -98,13 +99,19 @@ class Seating:
             return HUMAN
         return self.seat_of(token).mark if token else None
 
-    def bind(self, mark: str) -> None:
-        """The person at `mark` is reached through a connection: kept with the room, so that a restart, which
-        closes every connection, still gives them the grace period to come back."""
+    def bind(self, mark: str, process: str) -> None:
+        """The person at `mark` is reached through a connection of `process`: kept with the room, so that once
+        that process has ended (a restart, a crash), which closes its connections, they get the grace period to
+        come back all the same."""
         with self.change():
-            if not self.seats[mark].held:
-                self.seats[mark].held = True
+            if self.seats[mark].process != process:
+                self.seats[mark].process = process
                 self._touch()
+
+    def stranded(self, running: Callable[[str], bool]) -> list[Seat]:
+        """The seats whose holders a connection of a process that no longer `running` reached, and who have not left
+        or come back (on a connection of another process) since."""
+        return [seat for seat in self.seats.values() if seat.process and not seat.left and not running(seat.process)]
 
     def players(self) -> dict[str, Player]:
         """The people in the game, by mark: whose record each side's result goes to."""

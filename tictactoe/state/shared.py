@@ -43,6 +43,11 @@ class Notes:
         with self._lock:
             self._notes.pop(key, None)
 
+    def items(self) -> list[tuple[str, dict]]:
+        """Every record, by key, least recently used first."""
+        with self._lock:
+            return [(key, dict(note)) for key, note in self._notes.items()]
+
 
 class Reach:
     """The connections this process can push news to, by connection key; news to a key nobody here listens on is

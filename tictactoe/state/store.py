@@ -47,6 +47,7 @@ class RoomStore:
         self.scores = Scores(self._db, self._db_lock)
         self._keeping = self._changed  # one bound method for every room: a new one per room is one more object each
         self.reach = Reach()  # the connections news can be pushed to
+        self.process = secrets.token_hex(8)  # this process, the one that holds these rooms (anew on each start)
         self._leases = Leases()
 
     def notes(self, kind: str, kept: int, read_here: bool = False) -> Notes:
@@ -119,14 +120,16 @@ class RoomStore:
         with self._lock:
             return len(self._rooms)
 
+    def running(self, process: str) -> bool:
+        """Whether the process `process` still runs: only this one does, as no other shares these rooms."""
+        return process == self.process
+
     def bound_rooms(self) -> list[str]:
-        """The rooms of unfinished games where someone is reached through a connection. On start, that is every
-        connection of the process before, all closed (this process alone holds the rooms)."""
+        """The rooms of unfinished games where someone is reached through a connection of a process that no longer
+        runs: on start, the process before this one."""
         with self._lock:
             rooms = list(self._rooms.values())
-        return [
-            room.id for room in rooms if not room.is_over() and any(s.held and not s.left for s in room.seats.values())
-        ]
+        return [room.id for room in rooms if not room.is_over() and room.stranded(self.running)]
 
     def _expired(self, room: Room, now: float) -> bool:
         return not room.thinking and now - room.updated_at >= self.ttl
