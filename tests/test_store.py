@@ -85,7 +85,7 @@ async def test_after_a_restart_a_seat_whose_connection_is_not_back_in_the_grace_
     for seated in (*both, *rest):  # neither back, nobody waits for anybody; REST players hold no connection
         assert seen(seated) in (("your_turn", None), ("opponent_turn", None))
     assert after.room(alone.room.id).status(None) == "finished"  # closed: nobody is left to join it against
-    assert after.rooms.bound_rooms() == [both[0].room.id]  # the others are over, or nobody in them was bound
+    assert after.rooms.stranded_rooms() == [both[0].room.id]  # the others are over, or nobody in them was bound
 
 
 def test_seats_kept_before_they_were_bound_to_connections_load_unbound(tmp_path):

@@ -211,7 +211,7 @@ class People:
         seat bound in the rooms the process before kept, and every seat noted as held by a process that no longer
         runs (with Redis, where other processes may run on). Call once the event loop runs."""
         try:
-            suspects = set(self.rooms.bound_rooms())
+            suspects = set(self.rooms.stranded_rooms())
             running = functools.cache(self.rooms.running)
             suspects |= {
                 key.rpartition(":")[0] for key, note in self._holders.items() if not running(note.get("process", ""))

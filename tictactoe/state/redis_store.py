@@ -120,15 +120,14 @@ class RedisRoomStore:
     def lease(self, name: str) -> AbstractContextManager:
         return self.link.lease(self.link.key("lease", name))
 
-    def bound_rooms(self) -> list[str]:
+    def stranded_rooms(self) -> list[str]:
         """None: with every process on one Redis, the seats' holders are noted there, with their processes, and
-        outlive them (a scan of the notes finds what a scan of every room would)."""
+        outlive them (People scans the notes, which finds what a scan of every room would, for less)."""
         return []
 
     def running(self, process: str) -> bool:
         """Whether the process `process` (a store's `process`) still runs: whether its subscription to its presence
-        channel is open, which Redis drops as soon as its connection closes, however the process ended. A process
-        """
+        channel is open, which Redis drops as soon as its connection closes, however the process ended."""
         if process == self.process:
             return True
         ((_, subscribers),) = calling(self.link.client.pubsub_numsub, self._presence(process))

@@ -124,7 +124,7 @@ class RoomStore:
         """Whether the process `process` still runs: only this one does, as no other shares these rooms."""
         return process == self.process
 
-    def bound_rooms(self) -> list[str]:
+    def stranded_rooms(self) -> list[str]:
         """The rooms of unfinished games where someone is reached through a connection of a process that no longer
         runs: on start, the process before this one."""
         with self._lock:
